@@ -1,0 +1,96 @@
+//! Customers: who orders, on what terms.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::address::{Address, Contact};
+use super::money::Currency;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CustomerStatus {
+    Active,
+    /// Orders are accepted but wait in finance review.
+    CreditHold,
+    /// No new orders.
+    Inactive,
+}
+
+impl CustomerStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CustomerStatus::Active => "active",
+            CustomerStatus::CreditHold => "credit_hold",
+            CustomerStatus::Inactive => "inactive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::CreditHold, Self::Inactive]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+    }
+}
+
+impl fmt::Display for CustomerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCustomer {
+    pub code: String,
+    pub name: String,
+    pub contacts: Vec<Contact>,
+    pub addresses: Vec<Address>,
+    pub currency: Currency,
+    pub credit_limit: Decimal,
+    pub payment_terms_days: u32,
+    pub price_tier: String,
+    pub status: CustomerStatus,
+    /// Whether orders may ship in parts when stock is short.
+    pub allow_partial_shipment: bool,
+}
+
+/// A partial update; `None` keeps the current value. The code never changes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub contacts: Option<Vec<Contact>>,
+    pub addresses: Option<Vec<Address>>,
+    pub currency: Option<Currency>,
+    pub credit_limit: Option<Decimal>,
+    pub payment_terms_days: Option<u32>,
+    pub price_tier: Option<String>,
+    pub status: Option<CustomerStatus>,
+    pub allow_partial_shipment: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Customer {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub contacts: Vec<Contact>,
+    pub addresses: Vec<Address>,
+    pub currency: Currency,
+    pub credit_limit: Decimal,
+    pub payment_terms_days: u32,
+    pub price_tier: String,
+    pub status: CustomerStatus,
+    pub allow_partial_shipment: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    pub code: Option<String>,
+    pub status: Option<CustomerStatus>,
+    pub price_tier: Option<String>,
+    /// Case-insensitive substring of the name or code.
+    pub q: Option<String>,
+}

@@ -1,0 +1,14 @@
+//! Pure types and rules: no database, no HTTP, no GraphQL.
+//!
+//! Values here are parsed once at the edge (`wire` converts request shapes into
+//! them) and cannot hold invalid data afterwards.
+
+pub mod actor;
+pub mod address;
+pub mod catalog;
+pub mod customer;
+pub mod money;
+pub mod page;
+pub mod stock;
+pub mod validation;
+pub mod warehouse;

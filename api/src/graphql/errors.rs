@@ -1,0 +1,166 @@
+//! The one place service errors become GraphQL errors: every error leaves with
+//! `extensions.code`, the same code REST puts in its problem documents.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ErrorExtensionValues, Response, ServerError, ServerResult, Value, Variables};
+
+use crate::service::ServiceError;
+use crate::telemetry::current_request;
+
+/// An error with a code, for failures decided in the GraphQL layer itself.
+pub fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    let mut error = async_graphql::Error::new(message);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    error
+}
+
+/// Adds `extensions.code` to every error of a response, translating service
+/// errors (kept as the error's source by resolvers' `?`).
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            translate(error);
+        }
+        response
+    }
+}
+
+fn translate(error: &mut ServerError) {
+    let service = error
+        .source
+        .as_ref()
+        .and_then(|source| source.downcast_ref::<ServiceError>());
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if let Some(service) = service {
+        extensions.set("code", service.code());
+        match service {
+            ServiceError::Validation(fields) => {
+                let list = fields
+                    .iter()
+                    .map(|f| {
+                        let mut entry = async_graphql::indexmap::IndexMap::new();
+                        entry.insert(
+                            async_graphql::Name::new("path"),
+                            Value::from(f.path.clone()),
+                        );
+                        entry.insert(async_graphql::Name::new("code"), Value::from(f.code));
+                        entry.insert(
+                            async_graphql::Name::new("message"),
+                            Value::from(f.message.clone()),
+                        );
+                        Value::Object(entry)
+                    })
+                    .collect::<Vec<_>>();
+                extensions.set("errors", Value::List(list));
+            }
+            ServiceError::Conflict {
+                existing_id: Some(id),
+                ..
+            } => extensions.set("existingId", id.to_string()),
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "GraphQL resolver failed");
+                error.message =
+                    "an unexpected error occurred; it has been logged with this request's id"
+                        .to_owned();
+            }
+            _ => {}
+        }
+    } else if extensions.get("code").is_none() {
+        // Errors of the GraphQL machinery itself: parsing, validation, limits.
+        let code = if error.message.contains("nested too deep") {
+            "query_too_deep"
+        } else if error.message.contains("too complex") {
+            "query_too_complex"
+        } else if error.path.is_empty() {
+            "invalid_query"
+        } else {
+            "invalid_argument"
+        };
+        extensions.set("code", code);
+    }
+    if let Some(request) = current_request() {
+        extensions.set("requestId", request.id);
+    }
+}
+
+/// Refuses documents with more than `max` aliased fields, a cheap way to
+/// multiply work that depth and complexity limits do not see.
+pub struct AliasLimit(pub usize);
+
+impl ExtensionFactory for AliasLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AliasLimitExtension(self.0))
+    }
+}
+
+struct AliasLimitExtension(usize);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AliasLimitExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let aliases = document
+            .operations
+            .iter()
+            .map(|(_, op)| count_aliases(&op.node.selection_set.node))
+            .sum::<usize>()
+            + document
+                .fragments
+                .values()
+                .map(|f| count_aliases(&f.node.selection_set.node))
+                .sum::<usize>();
+        if aliases > self.0 {
+            let mut error = ServerError::new(
+                format!(
+                    "the query uses {aliases} aliases; at most {} are allowed",
+                    self.0
+                ),
+                None,
+            );
+            let mut extensions = ErrorExtensionValues::default();
+            extensions.set("code", "too_many_aliases");
+            error.extensions = Some(extensions);
+            return Err(error);
+        }
+        Ok(document)
+    }
+}
+
+fn count_aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => {
+                usize::from(field.node.alias.is_some())
+                    + count_aliases(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,142 @@
+//! `dingdan`: the server and its tools.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use dingdan::auth::{AuthKeys, parse_ttl};
+use dingdan::domain::actor::Role;
+use dingdan::service::{Db, redact};
+use dingdan::settings::Settings;
+use dingdan::startup::Application;
+use dingdan::{graphql, rest, telemetry};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "dingdan",
+    version,
+    about = "Headless order management: REST and GraphQL over one service layer"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default): migrates the database, then serves.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print a bearer token signed with this server's secret.
+    Token {
+        /// A role to grant; repeat for several (admin, order_manager, sales,
+        /// finance, warehouse, production, support, integration).
+        #[arg(long = "role", value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Scope the token to one customer (a partner token).
+        #[arg(long)]
+        customer: Option<Uuid>,
+        /// Lifetime, e.g. 90s, 15m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: std::time::Duration,
+        /// The token's subject, recorded as the actor of what it does.
+        #[arg(long, default_value = "cli")]
+        sub: String,
+    },
+    /// Print the OpenAPI document (or, with --graphql, the GraphQL SDL).
+    Openapi {
+        #[arg(long)]
+        graphql: bool,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi { graphql } = command {
+        // Needs no configuration: it describes the code, not a deployment.
+        let text = if graphql {
+            graphql::sdl()
+        } else {
+            match rest::openapi().to_pretty_json() {
+                Ok(json) => json,
+                Err(e) => return fail(e.into()),
+            }
+        };
+        println!("{}", text.trim_end());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => migrate(settings).await,
+        Command::Token {
+            roles,
+            customer,
+            ttl,
+            sub,
+        } => token(&settings, &sub, &roles, customer, ttl),
+        Command::Openapi { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(error: anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    telemetry::init_logging(&settings.log_filter, settings.log_json);
+    let app = Application::build(&settings).await?;
+    tracing::info!(
+        address = %settings.bind,
+        database = %redact(&settings.database_url),
+        "dingdan is serving: REST under /api/v1 (docs at /docs), GraphQL at /graphql"
+    );
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    telemetry::init_logging(&settings.log_filter, settings.log_json);
+    let db = Db::connect(&settings.database_url, 2).await?;
+    let pending = db.pending_migrations().await?;
+    db.migrate().await?;
+    println!(
+        "applied {pending} migration(s) to {}",
+        redact(&settings.database_url)
+    );
+    Ok(())
+}
+
+fn token(
+    settings: &Settings,
+    sub: &str,
+    roles: &[Role],
+    customer: Option<Uuid>,
+    ttl: std::time::Duration,
+) -> anyhow::Result<()> {
+    if roles.is_empty() && customer.is_none() {
+        anyhow::bail!("give at least one --role (or --customer for a partner token)");
+    }
+    let keys = AuthKeys::new(&settings.jwt)?;
+    println!("{}", keys.issue(sub, roles, customer, ttl)?);
+    Ok(())
+}

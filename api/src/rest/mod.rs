@@ -1,0 +1,204 @@
+//! The REST API under `/api/v1`: thin actix handlers over `service`, each
+//! documented by utoipa where it is registered, so the OpenAPI document cannot
+//! drift from the routes.
+
+pub mod catalog;
+pub mod customers;
+pub mod error;
+pub mod extract;
+pub mod fallback;
+pub mod ops;
+pub mod stock;
+pub mod warehouses;
+
+use actix_web::HttpResponse;
+use actix_web::http::header::LOCATION;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use self::error::{ApiError, Problem};
+use crate::domain::page::PageRequest;
+
+/// Registers every `/api/v1` route (relative to that scope).
+pub fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.service(catalog::create_product)
+        .service(catalog::list_products)
+        .service(catalog::get_product)
+        .service(catalog::update_product)
+        .service(customers::create_customer)
+        .service(customers::list_customers)
+        .service(customers::get_customer)
+        .service(customers::update_customer)
+        .service(warehouses::create_warehouse)
+        .service(warehouses::list_warehouses)
+        .service(warehouses::get_warehouse)
+        .service(warehouses::update_warehouse)
+        .service(stock::receive)
+        .service(stock::list_levels)
+        .service(stock::list_movements);
+}
+
+/// Registers the operational routes at the root.
+pub fn operations(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics);
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Dingdan",
+        description = "Headless order management: intake, review, allocation, production, shipping, \
+settlement and after-sales over one API. Every error is an RFC 9457 problem document with a stable `code`. \
+Amounts are decimal strings beside an ISO 4217 currency.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    servers((url = "/", description = "This server")),
+    tags(
+        (name = "catalog", description = "Products: SKUs, prices, handling traits"),
+        (name = "customers", description = "Customers: contacts, addresses, credit and terms"),
+        (name = "warehouses", description = "Warehouses and their locations"),
+        (name = "stock", description = "Stock receipts, levels per lot, and the stock ledger"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A JWT with `sub`, `roles`, optional `customer_id`, `exp`, `iss` and `aud`; `dingdan token` issues one."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of every registered route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt as _;
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api_v1))
+        .configure(operations)
+        .split_for_parts();
+    api
+}
+
+pub(crate) fn ok<T: Serialize>(body: T) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+pub(crate) fn created<T: Serialize>(location: String, body: T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((LOCATION, location))
+        .json(body)
+}
+
+pub(crate) fn page_request(
+    limit: Option<i64>,
+    after: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    PageRequest::parse(limit, after).map_err(|errors| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .with_errors(errors)
+    })
+}
+
+/// Errors of a create.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum WriteErrors {
+    /// Malformed JSON, an unknown field, a missing field or a wrong type.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No valid bearer token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The token's roles do not allow this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// A unique value is taken.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// The body is larger than the server accepts.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// The body is not JSON.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
+    /// Well-formed but invalid; `errors` lists every field at fault.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
+}
+
+/// Errors of an update.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum UpdateErrors {
+    /// Malformed JSON, an unknown field or a wrong type.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No valid bearer token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The token's roles do not allow this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such resource (or not visible to this token).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// Well-formed but invalid; `errors` lists every field at fault.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
+}
+
+/// Errors of a read.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ReadErrors {
+    /// No valid bearer token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The token's roles do not allow this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such resource (or not visible to this token).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+}
+
+/// Errors of a list.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ListErrors {
+    /// A filter, `limit` or `after` is invalid.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No valid bearer token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The token's roles do not allow this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+}

@@ -1,0 +1,168 @@
+//! The database handle: connection pool, migrations, and write transactions.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use dingdan_migration::{Migrator, MigratorTrait as _};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait as _, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// How long a SQLite writer waits for another process's write lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A cheap-to-clone handle on the database.
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    /// On SQLite, one writer at a time per process: waiting on this queue is fair
+    /// and cheap, where SQLite's busy handler polls with sleeps.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`). A SQLite file is
+    /// created on first use and runs in WAL mode with durable commits.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite {
+            // An in-memory database exists once per connection, so it gets one.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            options.max_connections(if in_memory { 1 } else { max_connections.max(2) });
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL syncs the WAL on every commit: a committed order survives
+                    // a power cut, not only a crash.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+            });
+        } else {
+            options.max_connections(max_connections);
+        }
+        let conn = Database::connect(options)
+            .await
+            .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+        Ok(Self {
+            conn,
+            sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite_writer.is_some()
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let _guard = self.writer_guard().await;
+        Migrator::up(&self.conn, None)
+            .await
+            .context("applying database migrations")
+    }
+
+    /// Number of migrations not yet applied.
+    pub async fn pending_migrations(&self) -> Result<usize, DbErr> {
+        Ok(Migrator::get_pending_migrations(&self.conn).await?.len())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// The connection pool, for reads.
+    pub(crate) fn read(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    async fn writer_guard(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock
+    /// up front (`BEGIN IMMEDIATE`), so it never fails half-way on a lock upgrade.
+    pub(crate) async fn write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = self.writer_guard().await;
+        let txn = if guard.is_some() {
+            self.conn
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await?
+        } else {
+            self.conn.begin().await?
+        };
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// Runs a statement outside any transaction (test set-up, tooling).
+    pub async fn execute_unprepared(&self, sql: &str) -> Result<(), DbErr> {
+        self.conn.execute_unprepared(sql).await.map(|_| ())
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+/// A write transaction; rolled back when dropped without [`WriteTxn::commit`].
+pub(crate) struct WriteTxn {
+    txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+/// `postgres://user:secret@host/db` without the secret, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,119 @@
+//! The service layer's one error type. Transports translate it once each
+//! (`rest::error`, `graphql::error`); the codes are part of the public API.
+
+use uuid::Uuid;
+
+use crate::domain::actor::Forbidden;
+use crate::domain::validation::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("this requires the `{0}` permission")]
+    Forbidden(&'static str),
+    #[error("no {resource} with id {id}")]
+    NotFound { resource: &'static str, id: String },
+    #[error("the input is invalid: {}", summary(.0))]
+    Validation(Vec<FieldError>),
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        existing_id: Option<Uuid>,
+    },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn summary(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ServiceError {
+    /// The stable, documented code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::NotFound { .. } => "not_found",
+            ServiceError::Validation(_) => "validation_failed",
+            ServiceError::Conflict { code, .. } => code,
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn not_found(resource: &'static str, id: impl ToString) -> Self {
+        ServiceError::NotFound {
+            resource,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn invalid(
+        path: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        ServiceError::Validation(vec![FieldError {
+            path: path.into(),
+            code,
+            message: message.into(),
+        }])
+    }
+
+    pub fn conflict(
+        code: &'static str,
+        message: impl Into<String>,
+        existing_id: Option<Uuid>,
+    ) -> Self {
+        ServiceError::Conflict {
+            code,
+            message: message.into(),
+            existing_id,
+        }
+    }
+}
+
+impl From<Forbidden> for ServiceError {
+    fn from(Forbidden(permission): Forbidden) -> Self {
+        ServiceError::Forbidden(permission.as_str())
+    }
+}
+
+impl From<Vec<FieldError>> for ServiceError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        ServiceError::Validation(errors)
+    }
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = error.sql_err() {
+            return ServiceError::conflict(
+                "already_exists",
+                format!("a record with the same unique value already exists ({detail})"),
+                None,
+            );
+        }
+        ServiceError::Internal(anyhow::Error::new(error).context("database error"))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Maps a unique-constraint violation to a conflict with a message a user can act on.
+pub(crate) fn on_unique(error: sea_orm::DbErr, message: impl FnOnce() -> String) -> ServiceError {
+    if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
+        ServiceError::conflict("already_exists", message(), None)
+    } else {
+        error.into()
+    }
+}
+
+/// A stored value that does not parse: the database holds something this code
+/// never writes.
+pub(crate) fn corrupt(what: &str, value: impl std::fmt::Debug) -> ServiceError {
+    ServiceError::Internal(anyhow::anyhow!("stored {what} is invalid: {value:?}"))
+}

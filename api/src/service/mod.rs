@@ -1,0 +1,24 @@
+//! Use cases, one module per stage of the lifecycle. The only layer that talks
+//! to the database. Every function takes the acting [`Actor`] and checks its
+//! permissions itself, so REST and GraphQL cannot disagree about who may do what.
+//!
+//! [`Actor`]: crate::domain::actor::Actor
+
+pub mod catalog;
+pub mod customers;
+mod db;
+mod error;
+mod page;
+pub mod stock;
+pub mod warehouses;
+
+pub use db::{Db, redact};
+pub use error::{ServiceError, ServiceResult};
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+
+/// The current time at the precision both databases store (microseconds), so a
+/// value read back equals the value written.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,367 @@
+//! Configuration from environment variables (and, optionally, a file of
+//! `KEY=VALUE` lines named by `DINGDAN_CONFIG`; the environment wins).
+//!
+//! Every problem names the variable at fault, and is reported at start.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use rand::RngCore as _;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://dingdan.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub jwt: JwtSettings,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    pub db_max_connections: u32,
+    /// HTTP worker threads; the number of cores when unset.
+    pub workers: Option<usize>,
+    pub log_filter: String,
+    pub log_json: bool,
+}
+
+#[derive(Clone)]
+pub struct JwtSettings {
+    pub hs256_secret: Option<Vec<u8>>,
+    pub rs256_public_pem: Option<Vec<u8>>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "***"))
+            .field("rs256_public_pem", &self.rs256_public_pem.is_some())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    /// Reads the process environment (and `DINGDAN_CONFIG`, if set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let file = match std::env::var("DINGDAN_CONFIG") {
+            Ok(path) => read_config_file(Path::new(&path))?,
+            Err(_) => HashMap::new(),
+        };
+        Self::load(&|key| std::env::var(key).ok().or_else(|| file.get(key).cloned()))
+    }
+
+    /// Builds settings from a lookup of variables.
+    pub fn load(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let sqlite_file = sqlite_file(&database_url)?;
+
+        let bind_text = get("DINGDAN_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_text.parse().map_err(|_| {
+            invalid(
+                "DINGDAN_BIND",
+                format!("{bind_text:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let rs256_public_pem = match get("DINGDAN_JWT_PUBLIC_KEY") {
+            None => None,
+            Some(value) if value.starts_with("-----BEGIN") => Some(value.into_bytes()),
+            Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                invalid(
+                    "DINGDAN_JWT_PUBLIC_KEY",
+                    format!("neither a PEM key nor a readable file ({path}: {e})"),
+                )
+            })?),
+        };
+        let hs256_secret = match get("DINGDAN_JWT_SECRET") {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(invalid(
+                    "DINGDAN_JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                ));
+            }
+            Some(secret) => Some(secret.into_bytes()),
+            None if rs256_public_pem.is_some() => None,
+            None => match &sqlite_file {
+                Some(SqliteLocation::File(path)) => Some(secret_beside(path)?),
+                Some(SqliteLocation::Memory) => Some(random_secret()),
+                None => {
+                    return Err(invalid(
+                        "DINGDAN_JWT_SECRET",
+                        "required when DATABASE_URL is not a SQLite file (or set DINGDAN_JWT_PUBLIC_KEY)",
+                    ));
+                }
+            },
+        };
+        let jwt = JwtSettings {
+            hs256_secret,
+            rs256_public_pem,
+            issuer: get("DINGDAN_JWT_ISSUER").unwrap_or_else(|| "dingdan".to_owned()),
+            audience: get("DINGDAN_JWT_AUDIENCE").unwrap_or_else(|| "dingdan".to_owned()),
+        };
+
+        let max_body_bytes = number(
+            &get,
+            "DINGDAN_MAX_BODY_BYTES",
+            1024 * 1024,
+            1024..=1024 * 1024 * 1024,
+        )?;
+        let db_max_connections = number(&get, "DINGDAN_DB_MAX_CONNECTIONS", 10, 1..=1000)?;
+        let workers = match get("DINGDAN_WORKERS") {
+            None => None,
+            Some(_) => Some(number(&get, "DINGDAN_WORKERS", 1, 1..=1024)?),
+        };
+        let log_filter = get("DINGDAN_LOG")
+            .or_else(|| get("RUST_LOG"))
+            .unwrap_or_else(|| "info".to_owned());
+        let log_json = match get("DINGDAN_LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "DINGDAN_LOG_FORMAT",
+                    format!("{other:?} is neither `text` nor `json`"),
+                ));
+            }
+        };
+        Ok(Self {
+            database_url,
+            bind,
+            jwt,
+            max_body_bytes,
+            db_max_connections,
+            workers,
+            log_filter,
+            log_json,
+        })
+    }
+}
+
+fn number<T>(
+    get: &dyn Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(text) = get(variable) else {
+        return Ok(default);
+    };
+    let value: T = text
+        .parse()
+        .map_err(|_| invalid(variable, format!("{text:?} is not a whole number")))?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(
+            variable,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ))
+    }
+}
+
+enum SqliteLocation {
+    File(PathBuf),
+    Memory,
+}
+
+/// Where a SQLite URL points, or `None` for another database.
+fn sqlite_file(url: &str) -> Result<Option<SqliteLocation>, ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(None);
+    }
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Err(invalid(
+            "DATABASE_URL",
+            "must start with sqlite: (embedded) or postgres:// (production)",
+        ));
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return Ok(Some(SqliteLocation::Memory));
+    }
+    Ok(Some(SqliteLocation::File(PathBuf::from(path))))
+}
+
+fn random_secret() -> Vec<u8> {
+    let mut bytes = [0_u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD
+        .encode(bytes)
+        .into_bytes()
+}
+
+/// The secret kept beside a SQLite file, created (mode 0600) on first use, so
+/// that `dingdan serve` and `dingdan token` agree with nothing configured.
+fn secret_beside(db: &Path) -> Result<Vec<u8>, ConfigError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".jwt-secret");
+    let path = PathBuf::from(name);
+    let fail = |e: std::io::Error| {
+        invalid(
+            "DINGDAN_JWT_SECRET",
+            format!(
+                "not set, and the generated secret at {} cannot be used: {e}",
+                path.display()
+            ),
+        )
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let secret = random_secret();
+    match create_private(&path) {
+        Ok(mut file) => {
+            use std::io::Write as _;
+            file.write_all(&secret)
+                .and_then(|()| file.sync_all())
+                .map_err(fail)?;
+            Ok(secret)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let stored = std::fs::read(&path).map_err(fail)?;
+            let stored = String::from_utf8_lossy(&stored).trim().as_bytes().to_vec();
+            if stored.len() < MIN_SECRET_BYTES {
+                return Err(fail(std::io::Error::other(
+                    "the file holds fewer than 32 bytes",
+                )));
+            }
+            Ok(stored)
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+fn read_config_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        invalid(
+            "DINGDAN_CONFIG",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let mut values = HashMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line.split_once('=').ok_or_else(|| {
+            invalid(
+                "DINGDAN_CONFIG",
+                format!("{}:{}: expected KEY=VALUE", path.display(), number + 1),
+            )
+        })?;
+        let value = value.trim().trim_matches('"');
+        values.insert(key.trim().to_owned(), value.to_owned());
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load(&|key| vars.get(key).cloned())
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let err = load(&[
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("DINGDAN_BIND", "nowhere"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "DINGDAN_BIND");
+        let err = load(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        let err = load(&[("DATABASE_URL", "postgres://localhost/x")]).unwrap_err();
+        assert_eq!(err.variable, "DINGDAN_JWT_SECRET");
+        let err = load(&[
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("DINGDAN_JWT_SECRET", "short"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "DINGDAN_JWT_SECRET");
+        let err = load(&[
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("DINGDAN_MAX_BODY_BYTES", "lots"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "DINGDAN_MAX_BODY_BYTES");
+        let err = load(&[
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("DINGDAN_LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "DINGDAN_LOG_FORMAT");
+    }
+
+    #[test]
+    fn a_sqlite_file_gets_a_private_secret_that_is_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/orders.db", dir.path().display());
+        let first = load(&[("DATABASE_URL", &url)]).unwrap();
+        let second = load(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(first.jwt.hs256_secret, second.jwt.hs256_secret);
+        let path = dir.path().join("orders.db.jwt-secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

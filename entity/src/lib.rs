@@ -1,0 +1,15 @@
+//! sea-orm entities: one module per table, storage rows only.
+//!
+//! Behaviour lives in the server's `service` layer; wire shapes live in its `wire`
+//! module. Money and other decimals are stored as canonical decimal text (see
+//! [`DecimalText`]) so that they round-trip exactly on SQLite and PostgreSQL alike.
+
+mod decimal_text;
+
+pub mod customer;
+pub mod product;
+pub mod stock_lot;
+pub mod stock_movement;
+pub mod warehouse;
+
+pub use decimal_text::DecimalText;

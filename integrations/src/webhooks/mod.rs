@@ -1,0 +1,5 @@
+//! Signing and verifying webhook payloads.
+
+pub mod standard;
+
+pub use standard::{Secret, SecretError, VerifyError, Webhook};

@@ -1,0 +1,18 @@
+//! Dingdan's schema, one migration per change. A migration that has landed is
+//! never edited: change the schema with a new one.
+//!
+//! Decimals (money, weights) are `TEXT` holding canonical decimal strings, so they
+//! round-trip exactly on SQLite as well as PostgreSQL; quantities are integers.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_master_data;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_master_data::Migration)]
+    }
+}

@@ -1,0 +1,228 @@
+//! The `dingdan` binary as a new user meets it: with nothing configured,
+//! `serve` starts on a SQLite file and `token` prints a token it accepts.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The `dingdan` binary of this source tree. `cargo test` does not build
+/// other packages' binaries, so build it (once; a no-op when it is current).
+fn binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let profile_dir = std::env::current_exe()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "dingdan", "--bin", "dingdan"]);
+            if profile_dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cargo builds the binary");
+            assert!(status.success(), "building the dingdan binary failed");
+            profile_dir.join(format!("dingdan{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn with_nothing_configured_serve_starts_and_token_is_accepted() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bin = binary();
+    // DINGDAN_BIND only to get a free port; everything else is default.
+    let server = Server(
+        Command::new(&bin)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("DINGDAN_BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+            && response.status() == 200
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        dir.path().join("dingdan.db").exists(),
+        "the SQLite file is created in the working directory"
+    );
+    let secret = dir.path().join("dingdan.db.jwt-secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let output = Command::new(&bin)
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["token", "--role", "admin", "--ttl", "10m"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let response = client
+        .get(format!("{base}/api/v1/products"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    drop(server);
+}
+
+#[test]
+fn invalid_configuration_fails_at_start_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DINGDAN_BIND", "not-an-address")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DINGDAN_BIND"), "{stderr}");
+
+    let output = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", "postgres://127.0.0.1:1/none")
+        .args(["token", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("DINGDAN_JWT_SECRET"));
+
+    let output = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["token", "--role", "superuser"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown role"));
+}
+
+#[test]
+fn migrate_applies_the_schema_and_openapi_prints_the_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("applied"));
+    let again = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration"));
+
+    let openapi = Command::new(binary()).arg("openapi").output().unwrap();
+    let spec: serde_json::Value = serde_json::from_slice(&openapi.stdout).unwrap();
+    assert_eq!(spec["info"]["title"], "Dingdan");
+    let sdl = Command::new(binary())
+        .args(["openapi", "--graphql"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&sdl.stdout).contains("type Product"));
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DINGDAN_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "a graceful stop exits 0: {exit:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.contains("stopped"), "{log}");
+}

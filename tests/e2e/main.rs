@@ -1,0 +1,14 @@
+//! Dingdan's end-to-end tests: one binary, one module per stage. Every test
+//! starts a real server on its own database (SQLite by default; PostgreSQL when
+//! `DINGDAN_TEST_DATABASE_URL` is set) and drives it over HTTP.
+
+mod auth;
+mod catalog;
+mod cli;
+mod customers;
+mod errors;
+mod graphql;
+mod operations;
+mod schema_files;
+mod stock;
+mod warehouses;
