@@ -7,6 +7,12 @@
 mod decimal_text;
 
 pub mod customer;
+pub mod idempotency_key;
+pub mod order;
+pub mod order_event;
+pub mod order_line;
+pub mod order_number_counter;
+pub mod outbox;
 pub mod product;
 pub mod stock_lot;
 pub mod stock_movement;

@@ -22,6 +22,7 @@ pub struct Model {
     pub lot_tracked: bool,
     pub made_to_order: bool,
     pub lead_time_days: i32,
+    pub tax_rate: DecimalText,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -7,12 +7,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_master_data;
+mod m20261127_000002_orders;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_master_data::Migration)]
+        vec![
+            Box::new(m20261127_000001_master_data::Migration),
+            Box::new(m20261127_000002_orders::Migration),
+        ]
     }
 }

@@ -75,6 +75,10 @@ pub enum Permission {
     WarehouseWrite,
     StockRead,
     StockReceive,
+    OrderCreate,
+    OrderRead,
+    OrderUpdate,
+    OrderCancel,
 }
 
 impl Permission {
@@ -91,6 +95,11 @@ impl Permission {
             Permission::WarehouseRead | Permission::StockRead => &Role::ALL,
             Permission::WarehouseWrite => &[Admin, Warehouse],
             Permission::StockReceive => &[Admin, Warehouse, Production, Integration],
+            Permission::OrderCreate | Permission::OrderUpdate => {
+                &[Admin, OrderManager, Sales, Support, Integration]
+            }
+            Permission::OrderRead => &Role::ALL,
+            Permission::OrderCancel => &[Admin, OrderManager, Sales, Support],
         }
     }
 
@@ -98,7 +107,12 @@ impl Permission {
     /// its own customer's data.
     fn partner_allowed(self) -> bool {
         match self {
-            Permission::CatalogRead | Permission::CustomerRead => true,
+            Permission::CatalogRead
+            | Permission::CustomerRead
+            | Permission::OrderCreate
+            | Permission::OrderRead
+            | Permission::OrderUpdate
+            | Permission::OrderCancel => true,
             Permission::CatalogWrite
             | Permission::CustomerWrite
             | Permission::WarehouseRead
@@ -118,6 +132,10 @@ impl Permission {
             Permission::WarehouseWrite => "warehouses:write",
             Permission::StockRead => "stock:read",
             Permission::StockReceive => "stock:receive",
+            Permission::OrderCreate => "orders:create",
+            Permission::OrderRead => "orders:read",
+            Permission::OrderUpdate => "orders:update",
+            Permission::OrderCancel => "orders:cancel",
         }
     }
 }

@@ -57,6 +57,8 @@ pub struct NewProduct {
     pub weight_kg: Decimal,
     pub traits: ProductTraits,
     pub lead_time_days: u32,
+    /// A fraction (0.13 is 13 %); prices exclude tax.
+    pub tax_rate: Decimal,
     pub active: bool,
 }
 
@@ -72,6 +74,7 @@ pub struct ProductPatch {
     pub weight_kg: Option<Decimal>,
     pub traits: TraitsPatch,
     pub lead_time_days: Option<u32>,
+    pub tax_rate: Option<Decimal>,
     pub active: Option<bool>,
 }
 
@@ -87,6 +90,7 @@ pub struct Product {
     pub weight_kg: Decimal,
     pub traits: ProductTraits,
     pub lead_time_days: u32,
+    pub tax_rate: Decimal,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -36,6 +36,7 @@ pub async fn create_product(db: &Db, actor: &Actor, input: NewProduct) -> Servic
         lot_tracked: Set(input.traits.lot_tracked),
         made_to_order: Set(input.traits.made_to_order),
         lead_time_days: Set(lead_time_to_db(input.lead_time_days)),
+        tax_rate: Set(input.tax_rate.into()),
         active: Set(input.active),
         created_at: Set(at),
         updated_at: Set(at),
@@ -110,6 +111,9 @@ pub async fn update_product(
     row.made_to_order = Set(traits.made_to_order);
     if let Some(days) = patch.lead_time_days {
         row.lead_time_days = Set(lead_time_to_db(days));
+    }
+    if let Some(rate) = patch.tax_rate {
+        row.tax_rate = Set(rate.into());
     }
     if let Some(active) = patch.active {
         row.active = Set(active);
@@ -198,6 +202,7 @@ pub(crate) fn from_row(row: product::Model) -> ServiceResult<Product> {
         traits,
         lead_time_days: u32::try_from(row.lead_time_days)
             .map_err(|_| corrupt("lead time", row.lead_time_days))?,
+        tax_rate: row.tax_rate.0,
         active: row.active,
         created_at: row.created_at,
         updated_at: row.updated_at,

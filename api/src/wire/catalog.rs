@@ -86,6 +86,9 @@ pub struct Product {
     pub weight_kg: Decimal,
     pub traits: ProductTraits,
     pub lead_time_days: u32,
+    /// A fraction: `"0.13"` is 13 %. Prices exclude tax.
+    #[schema(value_type = String, example = "0.13")]
+    pub tax_rate: Decimal,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -104,6 +107,7 @@ impl From<catalog::Product> for Product {
             weight_kg: p.weight_kg,
             traits: p.traits.into(),
             lead_time_days: p.lead_time_days,
+            tax_rate: p.tax_rate,
             active: p.active,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -138,6 +142,10 @@ pub struct ProductInput {
     /// Days to make or procure the product; 0 to 3650.
     #[serde(default)]
     pub lead_time_days: Option<i64>,
+    /// A fraction from 0 to 1 (`"0.13"` is 13 %); defaults to `"0"`. Prices exclude tax.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>, example = "0.13")]
+    pub tax_rate: Option<Decimal>,
     /// Defaults to `true`.
     #[serde(default)]
     pub active: Option<bool>,
@@ -166,6 +174,7 @@ impl ProductInput {
             0..=MAX_LEAD_TIME_DAYS,
             &mut errors,
         );
+        let rate = errors.take(tax_rate("tax_rate", self.tax_rate.unwrap_or_default()));
         let mut traits = catalog::ProductTraits::default();
         TraitsPatch::from(self.traits.unwrap_or_default()).apply(&mut traits);
         errors.finish(|| {
@@ -179,6 +188,7 @@ impl ProductInput {
                 weight_kg: weight_kg?,
                 traits,
                 lead_time_days: u32::try_from(lead_time_days?).ok()?,
+                tax_rate: rate?,
                 active: self.active.unwrap_or(true),
             })
         })
@@ -204,6 +214,9 @@ pub struct ProductPatchInput {
     pub weight_kg: Option<Decimal>,
     pub traits: Option<ProductTraitsInput>,
     pub lead_time_days: Option<i64>,
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>)]
+    pub tax_rate: Option<Decimal>,
     pub active: Option<bool>,
 }
 
@@ -237,6 +250,7 @@ impl ProductPatchInput {
         let lead_time_days = self
             .lead_time_days
             .map(|days| bounded("lead_time_days", days, 0..=MAX_LEAD_TIME_DAYS, &mut errors));
+        let rate = self.tax_rate.map(|r| errors.take(tax_rate("tax_rate", r)));
         errors.finish(|| {
             Some(ProductPatch {
                 name: name.map(|n| n.unwrap_or_default()),
@@ -253,9 +267,22 @@ impl ProductPatchInput {
                     Some(days) => Some(u32::try_from(days?).ok()?),
                     None => None,
                 },
+                tax_rate: rate.flatten(),
                 active: self.active,
             })
         })
+    }
+}
+
+fn tax_rate(path: &str, rate: Decimal) -> Result<Decimal, FieldError> {
+    if rate.is_sign_negative() || rate > Decimal::ONE {
+        Err(crate::domain::validation::field_error(
+            path,
+            "out_of_range",
+            "must be a fraction from 0 to 1, e.g. \"0.13\" for 13 %",
+        ))
+    } else {
+        Ok(rate)
     }
 }
 

@@ -1,0 +1,16 @@
+use sea_orm::entity::prelude::*;
+
+/// The last order number given out in a year. Incremented in the confirming
+/// transaction, so a rolled-back confirmation leaves no gap.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "order_number_counters")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub year: i32,
+    pub last: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
