@@ -42,7 +42,9 @@ pub enum AuthError {
     Malformed,
     #[error("the token has expired")]
     Expired,
-    #[error("the token's issuer or audience is not this server's")]
+    #[error(
+        "the token's issuer or audience is not this server's (expected `iss` and `aud` as configured, `dingdan` by default)"
+    )]
     WrongIssuerOrAudience,
     #[error("the token is signed with an algorithm this server does not accept")]
     WrongAlgorithm,
@@ -121,7 +123,20 @@ impl AuthKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Actor, AuthError> {
-        let header = decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let header = decode_header(token).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            AuthError::Invalid(
+                match e.kind() {
+                    ErrorKind::InvalidToken => {
+                        "not a JWT (three base64url parts separated by dots)"
+                    }
+                    _ => {
+                        "its header is malformed or names an algorithm this server does not accept"
+                    }
+                }
+                .to_owned(),
+            )
+        })?;
         // The key decides the algorithm, never the token: an HS256 token is only
         // checked against the secret and an RS256 one against the public key.
         let key = match header.alg {
@@ -144,7 +159,16 @@ impl AuthKeys {
                 }
                 ErrorKind::InvalidSignature => AuthError::BadSignature,
                 ErrorKind::InvalidAlgorithm => AuthError::WrongAlgorithm,
-                _ => AuthError::Invalid(e.to_string()),
+                ErrorKind::MissingRequiredClaim(claim) => {
+                    AuthError::Invalid(format!("it lacks the `{claim}` claim"))
+                }
+                ErrorKind::ImmatureSignature => {
+                    AuthError::Invalid("it is not valid yet (`nbf`)".to_owned())
+                }
+                ErrorKind::InvalidClaimFormat(claim) => {
+                    AuthError::Invalid(format!("its `{claim}` claim has the wrong type"))
+                }
+                _ => AuthError::Invalid("its claims are malformed".to_owned()),
             }
         })?;
         let claims = data.claims;

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod domain;
 pub mod graphql;
+pub mod http;
 pub mod rest;
 pub mod service;
 pub mod settings;

@@ -35,7 +35,7 @@ enum Command {
         #[arg(long = "role", value_parser = parse_role)]
         roles: Vec<Role>,
         /// Scope the token to one customer (a partner token).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_customer)]
         customer: Option<Uuid>,
         /// Lifetime, e.g. 90s, 15m, 1h, 7d.
         #[arg(long, default_value = "1h", value_parser = parse_ttl)]
@@ -53,6 +53,12 @@ enum Command {
 
 fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
+}
+
+fn parse_customer(text: &str) -> Result<Uuid, String> {
+    text.parse().map_err(|_| {
+        format!("{text:?} is not a customer id (a UUID, as `id` in /api/v1/customers)")
+    })
 }
 
 #[tokio::main]
@@ -104,6 +110,9 @@ fn fail(error: anyhow::Error) -> ExitCode {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init_logging(&settings.log_filter, settings.log_json);
     let app = Application::build(&settings).await?;
+    if let Ok(description) = app.db().describe().await {
+        tracing::info!(database = %description, "database ready");
+    }
     tracing::info!(
         address = %settings.bind,
         database = %redact(&settings.database_url),

@@ -108,10 +108,12 @@ impl Settings {
                 ));
             }
             Some(secret) => Some(secret.into_bytes()),
-            None if rs256_public_pem.is_some() => None,
+            // With SQLite, Dingdan can always issue its own tokens (beside an
+            // identity provider's, when one is configured).
             None => match &sqlite_file {
                 Some(SqliteLocation::File(path)) => Some(secret_beside(path)?),
                 Some(SqliteLocation::Memory) => Some(random_secret()),
+                None if rs256_public_pem.is_some() => None,
                 None => {
                     return Err(invalid(
                         "DINGDAN_JWT_SECRET",
@@ -138,9 +140,17 @@ impl Settings {
             None => None,
             Some(_) => Some(number(&get, "DINGDAN_WORKERS", 1, 1..=1024)?),
         };
-        let log_filter = get("DINGDAN_LOG")
-            .or_else(|| get("RUST_LOG"))
-            .unwrap_or_else(|| "info".to_owned());
+        let (log_variable, log_filter) = match (get("DINGDAN_LOG"), get("RUST_LOG")) {
+            (Some(filter), _) => ("DINGDAN_LOG", filter),
+            (None, Some(filter)) => ("RUST_LOG", filter),
+            (None, None) => ("DINGDAN_LOG", "info".to_owned()),
+        };
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            return Err(invalid(
+                log_variable,
+                format!("{log_filter:?} is not a log filter: {e}"),
+            ));
+        }
         let log_json = match get("DINGDAN_LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
@@ -223,6 +233,9 @@ fn random_secret() -> Vec<u8> {
 
 /// The secret kept beside a SQLite file, created (mode 0600) on first use, so
 /// that `dingdan serve` and `dingdan token` agree with nothing configured.
+///
+/// It is written to a temporary file and linked into place, so a reader never
+/// sees it half-written and two first starts cannot both create it.
 fn secret_beside(db: &Path) -> Result<Vec<u8>, ConfigError> {
     let mut name = db.as_os_str().to_owned();
     name.push(".jwt-secret");
@@ -236,30 +249,72 @@ fn secret_beside(db: &Path) -> Result<Vec<u8>, ConfigError> {
             ),
         )
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(fail)?;
+    // The directory must exist: a typo in DATABASE_URL must not quietly create
+    // a new, empty database somewhere else.
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(invalid(
+            "DATABASE_URL",
+            format!(
+                "the directory {} of the SQLite file does not exist",
+                dir.display()
+            ),
+        ));
     }
-    let secret = random_secret();
-    match create_private(&path) {
-        Ok(mut file) => {
+    if !path.exists() {
+        let secret = random_secret();
+        let mut temporary = path.clone().into_os_string();
+        temporary.push(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
+        let temporary = PathBuf::from(temporary);
+        let written = create_private(&temporary).and_then(|mut file| {
             use std::io::Write as _;
-            file.write_all(&secret)
-                .and_then(|()| file.sync_all())
-                .map_err(fail)?;
-            Ok(secret)
+            file.write_all(&secret)?;
+            file.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&temporary, &path));
+        let _ = std::fs::remove_file(&temporary);
+        match linked {
+            Ok(()) => return Ok(secret),
+            // Another process made it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fail(e)),
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let stored = std::fs::read(&path).map_err(fail)?;
-            let stored = String::from_utf8_lossy(&stored).trim().as_bytes().to_vec();
-            if stored.len() < MIN_SECRET_BYTES {
-                return Err(fail(std::io::Error::other(
-                    "the file holds fewer than 32 bytes",
-                )));
-            }
-            Ok(stored)
-        }
-        Err(e) => Err(fail(e)),
     }
+    check_private(&path).map_err(|message| invalid("DINGDAN_JWT_SECRET", message))?;
+    let stored = std::fs::read(&path).map_err(fail)?;
+    let stored = String::from_utf8_lossy(&stored).trim().as_bytes().to_vec();
+    if stored.len() < MIN_SECRET_BYTES {
+        return Err(fail(std::io::Error::other(
+            "the file holds fewer than 32 bytes",
+        )));
+    }
+    Ok(stored)
+}
+
+/// Refuses a secret file that others may read, as ssh does with keys.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{} is readable by other users (mode {:o}); run `chmod 600` on it",
+            path.display(),
+            mode & 0o777
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -11,7 +11,8 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::AuthKeys;
 use crate::graphql;
-use crate::rest::{self, extract, fallback::RouteTable};
+use crate::http::extract;
+use crate::rest::{self, fallback::RouteTable};
 use crate::service::Db;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -76,9 +77,11 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(routes.clone())
                 .app_data(web::PayloadConfig::new(max_body))
-                .app_data(extract::query_config())
+                .app_data(extract::BodyLimit(max_body))
                 .app_data(extract::path_config())
                 .route("/docs", web::get().to(docs_redirect))
+                .route("/healthz", web::head().to(rest::ops::healthz_head))
+                .route("/readyz", web::head().to(rest::ops::readyz_head))
                 .route("/graphql", web::post().to(graphql::http::execute))
                 .route("/graphql", web::get().to(graphql::http::graphiql))
                 .route(

@@ -19,7 +19,8 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Installs the global `tracing` subscriber. Safe to call more than once (later
 /// calls do nothing), which tests rely on.
 pub fn init_logging(filter: &str, json: bool) {
-    // sqlx logs every statement at INFO; keep it quiet unless asked for.
+    // sqlx logs every statement at INFO; keep it quiet unless asked for. The
+    // filter was checked when the settings were read.
     let filter = EnvFilter::try_new(format!("sqlx=warn,sea_orm=warn,{filter}"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -134,7 +135,13 @@ pub async fn observe(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    // Label values must come from a small set: arbitrary methods would each
+    // open a new time series.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_owned();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let context = RequestContext {
         id: request_id.clone(),

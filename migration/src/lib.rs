@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_master_data;
 mod m20261127_000002_orders;
+mod m20261127_000003_append_only;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_master_data::Migration),
             Box::new(m20261127_000002_orders::Migration),
+            Box::new(m20261127_000003_append_only::Migration),
         ]
     }
 }

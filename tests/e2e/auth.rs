@@ -284,3 +284,38 @@ async fn a_partner_token_never_sees_another_customers_data() {
         json!([{"node": {"code": "C-OWN"}}])
     );
 }
+
+#[tokio::test]
+async fn a_configured_issuer_and_audience_are_required() {
+    let app = spawn_app_with(&[
+        ("DINGDAN_JWT_ISSUER", "https://idp.example"),
+        ("DINGDAN_JWT_AUDIENCE", "orders-api"),
+    ])
+    .await;
+    // Its own tokens carry the configured values.
+    app.get("/api/v1/products", &app.admin()).await.expect(200);
+    let secret = EncodingKey::from_secret(TEST_SECRET.as_bytes());
+    let defaults = sign(&claims(json!({})), Algorithm::HS256, &secret);
+    app.get("/api/v1/products", &defaults)
+        .await
+        .expect_problem(401, "unauthorized");
+    let matching = sign(
+        &claims(json!({"iss": "https://idp.example", "aud": ["orders-api", "other"]})),
+        Algorithm::HS256,
+        &secret,
+    );
+    app.get("/api/v1/products", &matching).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_public_key_may_be_given_inline() {
+    let pem = std::fs::read_to_string(fixtures_dir().join("jwt/rs256-public.pem")).unwrap();
+    let app = spawn_app_with(&[("DINGDAN_JWT_PUBLIC_KEY", pem.as_str())]).await;
+    let private = std::fs::read(fixtures_dir().join("jwt/rs256-private.pem")).unwrap();
+    let token = sign(
+        &claims(json!({})),
+        Algorithm::RS256,
+        &EncodingKey::from_rsa_pem(&private).unwrap(),
+    );
+    app.get("/api/v1/products", &token).await.expect(200);
+}

@@ -3,33 +3,11 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The `dingdan` binary of this source tree. `cargo test` does not build
-/// other packages' binaries, so build it (once; a no-op when it is current).
+/// The `dingdan` binary of this build; cargo builds it for this test target.
 fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let profile_dir = std::env::current_exe()
-                .unwrap()
-                .parent()
-                .unwrap()
-                .parent()
-                .unwrap()
-                .to_path_buf();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "dingdan", "--bin", "dingdan"]);
-            if profile_dir.ends_with("release") {
-                build.arg("--release");
-            }
-            let status = build.status().expect("cargo builds the binary");
-            assert!(status.success(), "building the dingdan binary failed");
-            profile_dir.join(format!("dingdan{}", std::env::consts::EXE_SUFFIX))
-        })
-        .clone()
+    PathBuf::from(env!("CARGO_BIN_EXE_dingdan"))
 }
 
 struct Server(Child);
@@ -139,6 +117,30 @@ fn invalid_configuration_fails_at_start_naming_the_variable() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DINGDAN_JWT_SECRET"));
+
+    let output = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DINGDAN_LOG", "dingdan=loud")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("DINGDAN_LOG"));
+
+    let output = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", "sqlite:///no/such/directory/x.db")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL"));
+    assert!(
+        !std::path::Path::new("/no/such/directory").exists(),
+        "nothing is created"
+    );
 
     let output = Command::new(binary())
         .current_dir(dir.path())

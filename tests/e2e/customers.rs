@@ -120,3 +120,18 @@ async fn customers_filter_by_status_tier_and_text() {
         .expect(200);
     assert_eq!(codes(&retail.body), vec!["C-A"]);
 }
+
+#[tokio::test]
+async fn a_missing_country_is_reported_as_required() {
+    let app = spawn_app().await;
+    let reply = app
+        .post(
+            "/api/v1/customers",
+            &app.admin(),
+            &json!({"code": "C-NC", "name": "C", "currency": "CNY", "addresses": [{"name": "x", "line1": "1 Rd", "city": "Hangzhou"}]}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(reply.body["errors"][0]["path"], "addresses[0].country");
+    assert_eq!(reply.body["errors"][0]["code"], "required");
+}

@@ -197,3 +197,131 @@ async fn unknown_routes_methods_ids_and_parameters() {
         .await
         .expect_problem(400, "invalid_parameter");
 }
+
+#[tokio::test]
+async fn a_body_must_be_an_object_without_nul_characters() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    app.post_raw(
+        "/api/v1/products",
+        &admin,
+        "application/json",
+        r#"["TEA-9", "Tea", null, "tin", "1.00", "CNY"]"#,
+    )
+    .await
+    .expect_problem(400, "invalid_type");
+    let reply = app
+        .post("/api/v1/products", &admin, &json!({"sku": "NUL", "name": "a\u{0}b", "unit": "u", "list_price": "1", "currency": "CNY"}))
+        .await
+        .expect_problem(400, "invalid_type");
+    assert_eq!(reply.error_paths(), vec!["name"]);
+    let reply = app
+        .get("/api/v1/products?q=a%00b", &admin)
+        .await
+        .expect_problem(400, "invalid_parameter");
+    assert_eq!(reply.error_paths(), vec!["q"]);
+}
+
+#[tokio::test]
+async fn decimals_are_plain_strings_and_query_errors_name_the_parameter() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    for price in ["1e3", "12,50", ".5", ""] {
+        let reply = app
+            .post("/api/v1/products", &admin, &json!({"sku": "D", "name": "D", "unit": "u", "list_price": price, "currency": "CNY"}))
+            .await
+            .expect_problem(400, "invalid_type");
+        assert_eq!(reply.error_paths(), vec!["list_price"], "{price}");
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("in a string")
+        );
+    }
+    for (query, param) in [
+        ("limit=abc", "limit"),
+        ("active=yes", "active"),
+        ("colour=red", "colour"),
+    ] {
+        let reply = app
+            .get(&format!("/api/v1/products?{query}"), &admin)
+            .await
+            .expect_problem(400, "invalid_parameter");
+        assert_eq!(reply.error_paths(), vec![param], "{query}");
+    }
+    let reply = app
+        .get("/api/v1/stock?warehouse_id=nope", &admin)
+        .await
+        .expect_problem(400, "invalid_parameter");
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expected a UUID"),
+        "{}",
+        reply.text
+    );
+    let reply = app
+        .post("/api/v1/stock/receipts", &admin, &json!({"warehouse_id": uuid::Uuid::now_v7(), "sku": "X", "quantity": 1, "received_at": "2026-13-01"}))
+        .await
+        .expect_problem(400, "invalid_type");
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("YYYY-MM-DD"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn a_patch_refuses_null_for_fields_that_cannot_be_cleared() {
+    let app = spawn_app().await;
+    let product = app.create_product("NULLS", json!({})).await;
+    let path = format!("/api/v1/products/{}", product["id"].as_str().unwrap());
+    for field in ["name", "list_price", "active", "traits"] {
+        let reply = app
+            .patch(&path, &app.admin(), &json!({field: null}))
+            .await
+            .expect_problem(400, "invalid_type");
+        assert_eq!(reply.error_paths(), vec![field]);
+    }
+}
+
+#[tokio::test]
+async fn conflicts_name_the_existing_resource_and_forbidden_names_the_roles() {
+    let app = spawn_app().await;
+    let first = app.create_product("TAKEN", json!({})).await;
+    let reply = app
+        .post("/api/v1/products", &app.admin(), &json!({"sku": "TAKEN", "name": "x", "unit": "u", "list_price": "1", "currency": "CNY"}))
+        .await
+        .expect_problem(409, "already_exists");
+    assert_eq!(reply.body["existing_id"], first["id"]);
+    let customer = app.create_customer("C-TAKEN", json!({})).await;
+    let reply = app
+        .post(
+            "/api/v1/customers",
+            &app.admin(),
+            &json!({"code": "C-TAKEN", "name": "x", "currency": "CNY"}),
+        )
+        .await
+        .expect_problem(409, "already_exists");
+    assert_eq!(reply.body["existing_id"], customer["id"]);
+
+    let reply = app
+        .post(
+            "/api/v1/products",
+            &app.token(&[dingdan::domain::actor::Role::Support]),
+            &json!({"sku": "X", "name": "", "unit": "u", "list_price": "-1", "currency": "CNY"}),
+        )
+        .await
+        .expect_problem(403, "forbidden");
+    // Permission comes before validation: no hint about the body.
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("admin, order_manager") && detail.contains("support"),
+        "{detail}"
+    );
+}

@@ -214,7 +214,7 @@ async fn errors_carry_the_same_codes_as_rest() {
         .iter()
         .map(|e| e["path"].as_str().unwrap())
         .collect();
-    assert_eq!(paths, vec!["name", "list_price", "currency"]);
+    assert_eq!(paths, vec!["name", "listPrice", "currency"]);
 
     app.create_product("DUP", json!({})).await;
     let duplicate = app
@@ -312,4 +312,132 @@ async fn depth_complexity_and_alias_limits_hold() {
         "{}",
         reply.text
     );
+}
+
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered() {
+    let app = spawn_app().await;
+    // graphql-js getIntrospectionQuery(), as GraphiQL and code generators send it.
+    let query = r#"query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name }
+      types { ...FullType } directives { name description locations args { ...InputValue } } } }
+    fragment FullType on __Type { kind name description
+      fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+      inputFields { ...InputValue } interfaces { ...TypeRef }
+      enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+    fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+    fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+      ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }"#;
+    let reply = app.graphql(None, query, json!({})).await.expect(200);
+    assert!(reply.body["errors"].is_null(), "{}", reply.text);
+    assert_eq!(reply.body["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+#[tokio::test]
+async fn aliases_hidden_in_repeated_fragments_are_counted() {
+    let app = spawn_app().await;
+    let fragment_aliases: String = (0..10).map(|i| format!("a{i}: sku ")).collect();
+    let spreads: String = (0..5)
+        .map(|i| format!("p{i}: productBySku(sku: \"X\") {{ ...F }} "))
+        .collect();
+    let query = format!("{{ {spreads} }} fragment F on Product {{ {fragment_aliases} }}");
+    let reply = app.graphql(Some(&app.admin()), &query, json!({})).await;
+    assert_eq!(
+        reply.body["errors"][0]["extensions"]["code"], "too_many_aliases",
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn a_missing_item_is_null_beside_the_items_found() {
+    let app = spawn_app().await;
+    app.create_product("HERE", json!({})).await;
+    let reply = app
+        .graphql(
+            Some(&app.admin()),
+            "{ a: productBySku(sku: \"HERE\") { sku } b: productBySku(sku: \"GONE\") { sku } }",
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply.body["data"]["a"]["sku"], "HERE");
+    assert_eq!(reply.body["data"]["b"], serde_json::Value::Null);
+    assert_eq!(reply.body["errors"][0]["extensions"]["code"], "not_found");
+    assert_eq!(reply.body["errors"][0]["path"], json!(["b"]));
+    assert!(
+        reply.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SKU \"GONE\"")
+    );
+}
+
+#[tokio::test]
+async fn updates_and_reads_of_every_resource_work_for_staff() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let product = app.create_product("U-P", json!({})).await;
+    let customer = app.create_customer("U-C", json!({})).await;
+    let warehouse = app.create_warehouse("U-W", json!({})).await;
+    let reply = app
+        .graphql(
+            Some(&admin),
+            "mutation($p: UUID!, $w: UUID!) {
+                updateProduct(id: $p, input: {listPrice: \"12.30\", traits: {fragile: true}}) { listPrice traits { fragile } }
+                updateWarehouse(id: $w, input: {active: false, name: \"Renamed\"}) { active name } }",
+            json!({"p": product["id"], "w": warehouse["id"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        reply.body["data"]["updateProduct"],
+        json!({"listPrice": "12.30", "traits": {"fragile": true}}),
+        "{}",
+        reply.text
+    );
+    assert_eq!(
+        reply.body["data"]["updateWarehouse"],
+        json!({"active": false, "name": "Renamed"})
+    );
+    let reply = app
+        .graphql(
+            Some(&admin),
+            "query($c: UUID!, $w: UUID!) { customer(id: $c) { code contacts { name } }
+              warehouse(id: $w) { code } warehouses(active: false) { edges { node { code } } } }",
+            json!({"c": customer["id"], "w": warehouse["id"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        reply.body["data"]["customer"]["code"], "U-C",
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["data"]["warehouse"]["code"], "U-W");
+    assert_eq!(
+        reply.body["data"]["warehouses"]["edges"][0]["node"]["code"],
+        "U-W"
+    );
+    // Money is a string in GraphQL too: a number would round.
+    let reply = app
+        .graphql(Some(&admin), "mutation($p: UUID!) { updateProduct(id: $p, input: {listPrice: 12345678901234567.89}) { listPrice } }", json!({"p": product["id"]}))
+        .await;
+    assert!(
+        reply.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in a string"),
+        "{}",
+        reply.text
+    );
+    // Unknown fields of the request body are refused.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&admin)
+        .json(&json!({"qery": "{ products { edges { cursor } } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
 }

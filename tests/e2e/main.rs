@@ -8,6 +8,7 @@ mod cli;
 mod customers;
 mod errors;
 mod graphql;
+mod idempotency;
 mod operations;
 mod schema_files;
 mod stock;

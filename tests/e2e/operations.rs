@@ -146,3 +146,92 @@ async fn graphiql_is_served_with_vendored_assets() {
         assert!(response.bytes().await.unwrap().len() > 1000);
     }
 }
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_durable_commits() {
+    let app = spawn_app().await;
+    let description = app.db.describe().await.unwrap();
+    if app.database.is_postgres() {
+        assert!(description.starts_with("postgresql"), "{description}");
+        return;
+    }
+    assert!(description.contains("journal_mode=wal"), "{description}");
+    // 2 is FULL: the WAL is synced on every commit.
+    assert!(description.contains("synchronous=2"), "{description}");
+    assert!(description.contains("busy_timeout=10000"), "{description}");
+    assert!(description.contains("foreign_keys=1"), "{description}");
+}
+
+#[tokio::test]
+async fn readiness_fails_while_a_migration_is_pending() {
+    let app = spawn_app().await;
+    app.send(Method::GET, "/readyz", None, None)
+        .await
+        .expect(200);
+    app.db
+        .execute_unprepared(
+            "DELETE FROM seaql_migrations WHERE version = (SELECT MAX(version) FROM seaql_migrations)",
+        )
+        .await
+        .unwrap();
+    let reply = app
+        .send(Method::GET, "/readyz", None, None)
+        .await
+        .expect_problem(503, "not_ready");
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("dingdan migrate"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn head_probes_answer() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let response = app.client.put(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, POST");
+}
+
+#[tokio::test]
+async fn an_unexpected_failure_is_an_opaque_500_problem() {
+    let app = spawn_app().await;
+    let product = app.create_product("BROKEN", serde_json::json!({})).await;
+    // Something outside Dingdan corrupts a row.
+    app.db
+        .execute_unprepared("UPDATE products SET currency = 'XX' WHERE sku = 'BROKEN'")
+        .await
+        .unwrap();
+    let reply = app
+        .get(
+            &format!("/api/v1/products/{}", product["id"].as_str().unwrap()),
+            &app.admin(),
+        )
+        .await
+        .expect_problem(500, "internal");
+    assert!(
+        !reply.text.contains("XX"),
+        "no internals leak: {}",
+        reply.text
+    );
+    assert!(reply.body["request_id"].is_string());
+}
+
+#[tokio::test]
+async fn replicas_starting_together_migrate_once() {
+    let database = dingdan_tests::TestDatabase::create().await;
+    let connect = || dingdan::service::Db::connect(&database.url, 2);
+    let (a, b) = tokio::join!(connect(), connect());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let (first, second) = tokio::join!(a.migrate(), b.migrate());
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(a.pending_migrations().await.unwrap(), 0);
+}

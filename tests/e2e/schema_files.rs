@@ -21,7 +21,7 @@ fn check(name: &str, generated: String) {
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         on_disk == generated,
-        "{} is stale: run `DINGDAN_UPDATE_SCHEMAS=1 cargo test -p dingdan-tests schema_files` and commit it",
+        "{} is stale: run `DINGDAN_UPDATE_SCHEMAS=1 cargo test -p dingdan --test e2e schema_files` and commit it",
         path.display()
     );
 }

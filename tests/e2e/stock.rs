@@ -235,3 +235,149 @@ async fn concurrent_receipts_of_one_lot_lose_nothing() {
     assert_eq!(levels.body["items"][0]["on_hand"], expected);
     assert_eq!(app.ledger_mismatches().await, Vec::<uuid::Uuid>::new());
 }
+
+#[tokio::test]
+async fn perishable_stock_without_lot_numbers_keeps_expiry_dates_apart() {
+    let app = spawn_app().await;
+    app.create_product("MILK-1", json!({"traits": {"perishable": true}}))
+        .await;
+    let wh = app.create_warehouse("WH-M", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = app
+        .receive(&wh, "MILK-1", 10, json!({"expiry_date": "2027-01-10"}))
+        .await
+        .expect(201);
+    assert_eq!(first.body["lot"], "EXP-2027-01-10");
+    let second = app
+        .receive(&wh, "MILK-1", 5, json!({"expiry_date": "2027-01-20"}))
+        .await
+        .expect(201);
+    assert_eq!(second.body["lot"], "EXP-2027-01-20");
+    let same = app
+        .receive(&wh, "MILK-1", 1, json!({"expiry_date": "2027-01-10"}))
+        .await
+        .expect(201);
+    assert_eq!(same.body["level"]["on_hand"], 11);
+}
+
+#[tokio::test]
+async fn goods_cannot_be_received_in_the_future() {
+    let app = spawn_app().await;
+    let wh = setup(&app).await;
+    let next_week = (chrono::Utc::now().date_naive() + chrono::Days::new(7)).to_string();
+    let reply = app
+        .receive(&wh, "BOLT-8", 1, json!({"received_at": next_week}))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(reply.error_paths(), vec!["received_at"]);
+}
+
+#[tokio::test]
+async fn totals_sum_lots_per_sku_and_warehouse_leaving_out_expired_stock() {
+    let app = spawn_app().await;
+    let sh = setup(&app).await;
+    let bj = app.create_warehouse("WH-BJ", json!({"region": "BJ"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.receive(
+        &sh,
+        "TEA-001",
+        5,
+        json!({"lot": "A", "expiry_date": "2030-01-01"}),
+    )
+    .await
+    .expect(201);
+    app.receive(
+        &bj,
+        "TEA-001",
+        7,
+        json!({"lot": "B", "expiry_date": "2030-01-01"}),
+    )
+    .await
+    .expect(201);
+    app.receive(
+        &bj,
+        "TEA-001",
+        3,
+        json!({"lot": "OLD", "received_at": "2020-01-01", "expiry_date": "2021-01-01"}),
+    )
+    .await
+    .expect(201);
+    app.receive(&bj, "BOLT-8", 9, json!({})).await.expect(201);
+    let totals = app
+        .get("/api/v1/stock/totals?sku=TEA-001,BOLT-8,NONE", &app.admin())
+        .await
+        .expect(200);
+    let tea = &totals.body["items"][0];
+    assert_eq!(
+        (
+            tea["sku"].as_str(),
+            tea["on_hand"].as_i64(),
+            tea["expired"].as_i64(),
+            tea["available"].as_i64()
+        ),
+        (Some("TEA-001"), Some(15), Some(3), Some(12))
+    );
+    let in_bj = tea["warehouses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["warehouse_id"] == bj.as_str())
+        .unwrap();
+    assert_eq!(
+        (in_bj["on_hand"].as_i64(), in_bj["available"].as_i64()),
+        (Some(10), Some(7))
+    );
+    assert_eq!(totals.body["items"][1]["available"], 9);
+    assert_eq!(
+        totals.body["items"][2],
+        json!({"sku": "NONE", "on_hand": 0, "reserved": 0, "expired": 0, "available": 0, "warehouses": []})
+    );
+    let only_sh = app
+        .get(
+            &format!("/api/v1/stock/totals?sku=TEA-001&warehouse_id={sh}"),
+            &app.admin(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(only_sh.body["items"][0]["available"], 5);
+    app.get("/api/v1/stock/totals?sku=", &app.admin())
+        .await
+        .expect_problem(400, "invalid_parameter");
+    let gql = app
+        .graphql(Some(&app.admin()), "{ stockTotals(skus: [\"TEA-001\"]) { sku available expired warehouses { warehouseId available } } }", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        gql.body["data"]["stockTotals"][0]["available"], 12,
+        "{}",
+        gql.text
+    );
+}
+
+#[tokio::test]
+async fn the_ledger_cannot_be_rewritten() {
+    let app = spawn_app().await;
+    let wh = setup(&app).await;
+    app.receive(&wh, "BOLT-8", 5, json!({})).await.expect(201);
+    assert!(
+        app.db
+            .execute_unprepared("UPDATE stock_movements SET on_hand_delta = 500")
+            .await
+            .is_err()
+    );
+    assert!(
+        app.db
+            .execute_unprepared("DELETE FROM stock_movements")
+            .await
+            .is_err()
+    );
+    let ledger = app
+        .get("/api/v1/stock/movements", &app.admin())
+        .await
+        .expect(200);
+    assert_eq!(ledger.body["items"][0]["on_hand_delta"], 5);
+}

@@ -263,6 +263,13 @@ impl TestApp {
             .expect("a token")
     }
 
+    /// A token for a given subject (the principal idempotency keys belong to).
+    pub fn token_for(&self, sub: &str, roles: &[Role]) -> String {
+        self.keys
+            .issue(sub, roles, None, Duration::from_secs(3600))
+            .expect("a token")
+    }
+
     pub fn admin(&self) -> String {
         self.token(&[Role::Admin])
     }

@@ -149,9 +149,46 @@ pub struct Actor {
     pub customer_id: Option<Uuid>,
 }
 
-/// The actor lacks a permission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Forbidden(pub Permission);
+/// The actor lacks a permission. The message says which roles would do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forbidden {
+    pub permission: Permission,
+    pub partner: bool,
+    pub roles: Vec<Role>,
+}
+
+impl std::fmt::Display for Forbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let needed: Vec<&str> = std::iter::once("admin")
+            .chain(
+                self.permission
+                    .roles()
+                    .iter()
+                    .map(Role::as_str)
+                    .filter(|r| *r != "admin"),
+            )
+            .collect();
+        if self.partner {
+            return write!(
+                f,
+                "partner tokens may not do this ({})",
+                self.permission.as_str()
+            );
+        }
+        let held: Vec<&str> = self.roles.iter().map(Role::as_str).collect();
+        write!(
+            f,
+            "{} needs one of the roles {}; this token has {}",
+            self.permission.as_str(),
+            needed.join(", "),
+            if held.is_empty() {
+                "none".to_owned()
+            } else {
+                held.join(", ")
+            }
+        )
+    }
+}
 
 impl Actor {
     /// The actor used by the server itself (background jobs, migrations).
@@ -181,7 +218,11 @@ impl Actor {
         if self.can(permission) {
             Ok(())
         } else {
-            Err(Forbidden(permission))
+            Err(Forbidden {
+                permission,
+                partner: self.is_partner(),
+                roles: self.roles.clone(),
+            })
         }
     }
 

@@ -47,7 +47,14 @@ impl Address {
         let city = required("city", parts.city, errors);
         let region = optional("region", parts.region, errors);
         let postal_code = optional("postal_code", parts.postal_code, errors);
-        let country = errors.take(country(&join(path, "country"), parts.country.unwrap_or("")));
+        let country_path = join(path, "country");
+        let country = match parts.country.map(str::trim) {
+            None | Some("") => {
+                errors.push(country_path, "required", "must not be empty");
+                None
+            }
+            Some(code) => errors.take(country(&country_path, code)),
+        };
         Some(Self {
             name: name?,
             phone: phone?,

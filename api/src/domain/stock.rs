@@ -112,6 +112,69 @@ pub struct ReceiptRecord {
     pub expiry_date: Option<NaiveDate>,
 }
 
+/// Quantities summed over lots. `available = on_hand − reserved − expired`,
+/// where `expired` is what is unreserved in lots past their expiry date.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quantities {
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub expired: i64,
+}
+
+impl Quantities {
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.reserved - self.expired
+    }
+
+    /// Adds one lot, as of `today`.
+    pub fn add(&mut self, level: &StockLevel, today: NaiveDate) {
+        self.on_hand += level.on_hand;
+        self.reserved += level.reserved;
+        if level.expiry_date.is_some_and(|expiry| expiry < today) {
+            self.expired += level.available();
+        }
+    }
+}
+
+/// A SKU's stock over all (or one) warehouses, and per warehouse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkuTotals {
+    pub sku: String,
+    pub total: Quantities,
+    pub warehouses: Vec<(Uuid, Quantities)>,
+}
+
+impl SkuTotals {
+    /// Sums lots (of any SKUs) per SKU, SKUs in the order asked for.
+    pub fn sum(skus: &[String], levels: &[StockLevel], today: NaiveDate) -> Vec<SkuTotals> {
+        skus.iter()
+            .map(|sku| {
+                let mut totals = SkuTotals {
+                    sku: sku.clone(),
+                    total: Quantities::default(),
+                    warehouses: Vec::new(),
+                };
+                for level in levels.iter().filter(|l| &l.sku == sku) {
+                    totals.total.add(level, today);
+                    match totals
+                        .warehouses
+                        .iter_mut()
+                        .find(|(id, _)| *id == level.warehouse_id)
+                    {
+                        Some((_, quantities)) => quantities.add(level, today),
+                        None => {
+                            let mut quantities = Quantities::default();
+                            quantities.add(level, today);
+                            totals.warehouses.push((level.warehouse_id, quantities));
+                        }
+                    }
+                }
+                totals
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StockFilter {
     pub sku: Option<String>,

@@ -2,6 +2,19 @@
 
 use std::fmt;
 
+/// Input that becomes a `T` once parsed. Services take `impl Parse<T>` and
+/// parse after checking permissions, so a caller without the right role learns
+/// that first; a `T` is its own, already parsed, input.
+pub trait Parse<T> {
+    fn parse(self) -> Result<T, Vec<FieldError>>;
+}
+
+impl<T> Parse<T> for T {
+    fn parse(self) -> Result<T, Vec<FieldError>> {
+        Ok(self)
+    }
+}
+
 /// One problem with one field of an input, e.g. `lines[1].sku`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {

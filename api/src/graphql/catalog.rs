@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::connection::{connection, page_request};
 use super::{actor, db};
 use crate::domain::catalog::ProductFilter;
-use crate::service::{ServiceError, catalog};
+use crate::service::catalog;
+use crate::service::idempotency::Idempotency;
 use crate::wire::catalog::{Product, ProductInput, ProductPatchInput};
 
 #[derive(Default)]
@@ -16,17 +17,21 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// A product by id.
-    async fn product(&self, ctx: &Context<'_>, id: Uuid) -> Result<Product> {
-        Ok(catalog::get_product(db(ctx)?, actor(ctx)?, id)
-            .await?
-            .into())
+    async fn product(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Product>> {
+        Ok(Some(
+            catalog::get_product(db(ctx)?, actor(ctx)?, id)
+                .await?
+                .into(),
+        ))
     }
 
     /// A product by SKU.
-    async fn product_by_sku(&self, ctx: &Context<'_>, sku: String) -> Result<Product> {
-        Ok(catalog::get_product_by_sku(db(ctx)?, actor(ctx)?, &sku)
-            .await?
-            .into())
+    async fn product_by_sku(&self, ctx: &Context<'_>, sku: String) -> Result<Option<Product>> {
+        Ok(Some(
+            catalog::get_product_by_sku(db(ctx)?, actor(ctx)?, &sku)
+                .await?
+                .into(),
+        ))
     }
 
     /// Products in creation order.
@@ -55,10 +60,9 @@ pub struct CatalogMutation;
 impl CatalogMutation {
     /// Creates a product; the SKU is unique and never changes.
     async fn create_product(&self, ctx: &Context<'_>, input: ProductInput) -> Result<Product> {
-        let input = input.parse().map_err(ServiceError::from)?;
-        Ok(catalog::create_product(db(ctx)?, actor(ctx)?, input)
-            .await?
-            .into())
+        let created =
+            catalog::create_product(db(ctx)?, actor(ctx)?, input, Idempotency::none()).await?;
+        Ok(created.into_new()?.into())
     }
 
     /// Changes some fields of a product.
@@ -68,8 +72,7 @@ impl CatalogMutation {
         id: Uuid,
         input: ProductPatchInput,
     ) -> Result<Product> {
-        let patch = input.parse().map_err(ServiceError::from)?;
-        Ok(catalog::update_product(db(ctx)?, actor(ctx)?, id, patch)
+        Ok(catalog::update_product(db(ctx)?, actor(ctx)?, id, input)
             .await?
             .into())
     }

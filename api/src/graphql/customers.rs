@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::connection::{connection, page_request};
 use super::{actor, db};
 use crate::domain::customer::CustomerFilter;
-use crate::service::{ServiceError, customers};
+use crate::service::customers;
+use crate::service::idempotency::Idempotency;
 use crate::wire::customers::{Customer, CustomerInput, CustomerPatchInput, CustomerStatus};
 
 #[derive(Default)]
@@ -16,10 +17,12 @@ pub struct CustomerQuery;
 #[Object]
 impl CustomerQuery {
     /// A customer by id.
-    async fn customer(&self, ctx: &Context<'_>, id: Uuid) -> Result<Customer> {
-        Ok(customers::get_customer(db(ctx)?, actor(ctx)?, id)
-            .await?
-            .into())
+    async fn customer(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Customer>> {
+        Ok(Some(
+            customers::get_customer(db(ctx)?, actor(ctx)?, id)
+                .await?
+                .into(),
+        ))
     }
 
     /// Customers in creation order.
@@ -54,10 +57,9 @@ pub struct CustomerMutation;
 impl CustomerMutation {
     /// Creates a customer; the code is unique and never changes.
     async fn create_customer(&self, ctx: &Context<'_>, input: CustomerInput) -> Result<Customer> {
-        let input = input.parse().map_err(ServiceError::from)?;
-        Ok(customers::create_customer(db(ctx)?, actor(ctx)?, input)
-            .await?
-            .into())
+        let created =
+            customers::create_customer(db(ctx)?, actor(ctx)?, input, Idempotency::none()).await?;
+        Ok(created.into_new()?.into())
     }
 
     /// Changes some fields of a customer.
@@ -67,8 +69,7 @@ impl CustomerMutation {
         id: Uuid,
         input: CustomerPatchInput,
     ) -> Result<Customer> {
-        let patch = input.parse().map_err(ServiceError::from)?;
-        Ok(customers::update_customer(db(ctx)?, actor(ctx)?, id, patch)
+        Ok(customers::update_customer(db(ctx)?, actor(ctx)?, id, input)
             .await?
             .into())
     }

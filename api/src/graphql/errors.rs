@@ -60,7 +60,7 @@ fn translate(error: &mut ServerError) {
                         let mut entry = async_graphql::indexmap::IndexMap::new();
                         entry.insert(
                             async_graphql::Name::new("path"),
-                            Value::from(f.path.clone()),
+                            Value::from(camel_path(&f.path)),
                         );
                         entry.insert(async_graphql::Name::new("code"), Value::from(f.code));
                         entry.insert(
@@ -87,8 +87,16 @@ fn translate(error: &mut ServerError) {
     } else if extensions.get("code").is_none() {
         // Errors of the GraphQL machinery itself: parsing, validation, limits.
         let code = if error.message.contains("nested too deep") {
+            error.message = format!(
+                "the query is nested deeper than {} levels",
+                super::MAX_DEPTH
+            );
             "query_too_deep"
         } else if error.message.contains("too complex") {
+            error.message = format!(
+                "the query is too complex (limit {}; a page costs its size times its fields): ask for smaller pages or fewer fields",
+                super::MAX_COMPLEXITY
+            );
             "query_too_complex"
         } else if error.path.is_empty() {
             "invalid_query"
@@ -100,6 +108,23 @@ fn translate(error: &mut ServerError) {
     if let Some(request) = current_request() {
         extensions.set("requestId", request.id);
     }
+}
+
+/// `lines[0].unit_price` as GraphQL names it: `lines[0].unitPrice`.
+pub fn camel_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Refuses documents with more than `max` aliased fields, a cheap way to
@@ -124,16 +149,12 @@ impl Extension for AliasLimitExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        // Spreads are expanded, so a fragment used many times counts many times.
         let aliases = document
             .operations
             .iter()
-            .map(|(_, op)| count_aliases(&op.node.selection_set.node))
-            .sum::<usize>()
-            + document
-                .fragments
-                .values()
-                .map(|f| count_aliases(&f.node.selection_set.node))
-                .sum::<usize>();
+            .map(|(_, op)| count_aliases(&op.node.selection_set.node, &document, 0))
+            .fold(0_usize, usize::saturating_add);
         if aliases > self.0 {
             let mut error = ServerError::new(
                 format!(
@@ -151,16 +172,27 @@ impl Extension for AliasLimitExtension {
     }
 }
 
-fn count_aliases(set: &SelectionSet) -> usize {
+fn count_aliases(set: &SelectionSet, document: &ExecutableDocument, depth: usize) -> usize {
+    // Fragment cycles are invalid GraphQL and refused by validation later;
+    // the depth bound only keeps this count finite until then.
+    if depth > 64 {
+        return usize::MAX;
+    }
     set.items
         .iter()
         .map(|item| match &item.node {
-            Selection::Field(field) => {
-                usize::from(field.node.alias.is_some())
-                    + count_aliases(&field.node.selection_set.node)
+            Selection::Field(field) => usize::from(field.node.alias.is_some()).saturating_add(
+                count_aliases(&field.node.selection_set.node, document, depth + 1),
+            ),
+            Selection::InlineFragment(fragment) => {
+                count_aliases(&fragment.node.selection_set.node, document, depth + 1)
             }
-            Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| {
+                    count_aliases(&fragment.node.selection_set.node, document, depth + 1)
+                }),
         })
-        .sum()
+        .fold(0, usize::saturating_add)
 }

@@ -4,10 +4,21 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
 
 use super::DingdanSchema;
-use crate::rest::extract::Json;
+use crate::http::extract::Json;
 use crate::state::AppState;
+
+/// A GraphQL-over-HTTP request body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GraphQLBody {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<serde_json::Value>,
+    extensions: Option<serde_json::Map<String, serde_json::Value>>,
+}
 
 /// Executes one GraphQL request. A missing token leaves every field needing one
 /// to fail with `unauthorized`; an invalid token fails the whole request (401).
@@ -15,15 +26,31 @@ pub async fn execute(
     state: web::Data<AppState>,
     schema: web::Data<DingdanSchema>,
     req: HttpRequest,
-    Json(request): Json<async_graphql::Request>,
+    Json(body): Json<GraphQLBody>,
 ) -> HttpResponse {
-    let mut request = request;
+    let mut request = async_graphql::Request::new(body.query);
+    if let Some(name) = body.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = body.variables {
+        request = request.variables(async_graphql::Variables::from_json(variables));
+    }
+    for (key, value) in body.extensions.unwrap_or_default() {
+        if let Ok(value) = async_graphql::Value::from_json(value) {
+            request.extensions.insert(key, value);
+        }
+    }
     if let Some(header) = req.headers().get(AUTHORIZATION) {
         match state.auth.verify_header(header.to_str().ok()) {
             Ok(actor) => request = request.data(actor),
             Err(error) => {
-                let error = super::errors::coded("unauthorized", error.to_string())
-                    .into_server_error(Default::default());
+                let mut error = async_graphql::ServerError::new(error.to_string(), None);
+                let mut extensions = async_graphql::ErrorExtensionValues::default();
+                extensions.set("code", "unauthorized");
+                if let Some(context) = crate::telemetry::current_request() {
+                    extensions.set("requestId", context.id);
+                }
+                error.extensions = Some(extensions);
                 let response = async_graphql::Response::from_errors(vec![error]);
                 return HttpResponse::build(StatusCode::UNAUTHORIZED).json(response);
             }
@@ -86,7 +113,7 @@ pub async fn asset(name: web::Path<String>) -> HttpResponse {
             "text/javascript",
         ),
         _ => {
-            return crate::rest::error::ApiError::new(
+            return crate::http::ApiError::new(
                 StatusCode::NOT_FOUND,
                 "route_not_found",
                 "no such asset",

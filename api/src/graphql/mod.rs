@@ -14,7 +14,9 @@ use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use crate::domain::actor::Actor;
 use crate::service::Db;
 
-pub const MAX_DEPTH: usize = 12;
+/// Deep enough for the standard introspection query of GraphiQL and code
+/// generators.
+pub const MAX_DEPTH: usize = 16;
 /// Enough for a full page (200) of every field of a resource, with room.
 pub const MAX_COMPLEXITY: usize = 10_000;
 pub const MAX_ALIASES: usize = 30;

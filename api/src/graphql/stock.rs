@@ -7,8 +7,11 @@ use uuid::Uuid;
 use super::connection::{connection, page_request};
 use super::{actor, db};
 use crate::domain::stock::{MovementFilter, StockFilter};
+use crate::service::idempotency::Idempotency;
 use crate::service::{ServiceError, stock};
-use crate::wire::stock::{MovementKind, ReceiptInput, StockLevel, StockMovement, StockReceipt};
+use crate::wire::stock::{
+    MovementKind, ReceiptInput, SkuTotals, StockLevel, StockMovement, StockReceipt,
+};
 
 #[derive(Default)]
 pub struct StockQuery;
@@ -38,6 +41,21 @@ impl StockQuery {
         };
         let page = stock::list_levels(db(ctx)?, actor(ctx)?, filter, request).await?;
         Ok(connection(page, &request, |l| l.id, StockLevel::from))
+    }
+
+    /// Stock per SKU summed over lots and warehouses, with a per-warehouse
+    /// breakdown (1 to 200 SKUs).
+    async fn stock_totals(
+        &self,
+        ctx: &Context<'_>,
+        skus: Vec<String>,
+        warehouse_id: Option<Uuid>,
+    ) -> Result<Vec<SkuTotals>> {
+        if skus.is_empty() || skus.len() > 200 {
+            return Err(ServiceError::invalid("skus", "out_of_range", "give 1 to 200 SKUs").into());
+        }
+        let totals = stock::totals(db(ctx)?, actor(ctx)?, skus, warehouse_id).await?;
+        Ok(totals.into_iter().map(Into::into).collect())
     }
 
     /// The stock ledger, oldest first.
@@ -74,9 +92,7 @@ pub struct StockMutation;
 impl StockMutation {
     /// Receives goods into a warehouse.
     async fn receive_stock(&self, ctx: &Context<'_>, input: ReceiptInput) -> Result<StockReceipt> {
-        let receipt = input
-            .parse(chrono::Utc::now().date_naive())
-            .map_err(ServiceError::from)?;
-        Ok(stock::receive(db(ctx)?, actor(ctx)?, receipt).await?.into())
+        let created = stock::receive(db(ctx)?, actor(ctx)?, input, Idempotency::none()).await?;
+        Ok(created.into_new()?.into())
     }
 }

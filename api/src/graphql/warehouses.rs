@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::connection::{connection, page_request};
 use super::{actor, db};
 use crate::domain::warehouse::WarehouseFilter;
-use crate::service::{ServiceError, warehouses};
+use crate::service::idempotency::Idempotency;
+use crate::service::warehouses;
 use crate::wire::warehouses::{Warehouse, WarehouseInput, WarehousePatchInput};
 
 #[derive(Default)]
@@ -16,10 +17,12 @@ pub struct WarehouseQuery;
 #[Object]
 impl WarehouseQuery {
     /// A warehouse by id.
-    async fn warehouse(&self, ctx: &Context<'_>, id: Uuid) -> Result<Warehouse> {
-        Ok(warehouses::get_warehouse(db(ctx)?, actor(ctx)?, id)
-            .await?
-            .into())
+    async fn warehouse(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Warehouse>> {
+        Ok(Some(
+            warehouses::get_warehouse(db(ctx)?, actor(ctx)?, id)
+                .await?
+                .into(),
+        ))
     }
 
     /// Warehouses in creation order.
@@ -56,10 +59,9 @@ impl WarehouseMutation {
         ctx: &Context<'_>,
         input: WarehouseInput,
     ) -> Result<Warehouse> {
-        let input = input.parse().map_err(ServiceError::from)?;
-        Ok(warehouses::create_warehouse(db(ctx)?, actor(ctx)?, input)
-            .await?
-            .into())
+        let created =
+            warehouses::create_warehouse(db(ctx)?, actor(ctx)?, input, Idempotency::none()).await?;
+        Ok(created.into_new()?.into())
     }
 
     /// Changes some fields of a warehouse.
@@ -69,9 +71,8 @@ impl WarehouseMutation {
         id: Uuid,
         input: WarehousePatchInput,
     ) -> Result<Warehouse> {
-        let patch = input.parse().map_err(ServiceError::from)?;
         Ok(
-            warehouses::update_warehouse(db(ctx)?, actor(ctx)?, id, patch)
+            warehouses::update_warehouse(db(ctx)?, actor(ctx)?, id, input)
                 .await?
                 .into(),
         )

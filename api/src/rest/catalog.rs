@@ -5,11 +5,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::error::ApiError;
-use super::extract::{Auth, Json};
-use super::{ListErrors, ReadErrors, UpdateErrors, WriteErrors, created, ok, page_request};
+use super::{ListErrors, ReadErrors, UpdateErrors, WriteErrors, ok, page_request, respond, stored};
+use crate::domain;
 use crate::domain::catalog::ProductFilter;
+use crate::http::ApiError;
+use crate::http::extract::{Auth, Create, Json, Query};
 use crate::service::catalog;
+use crate::service::idempotency::Idempotency;
 use crate::state::AppState;
 use crate::wire::catalog::{Product, ProductInput, ProductList, ProductPatchInput};
 
@@ -24,13 +26,23 @@ use crate::wire::catalog::{Product, ProductInput, ProductList, ProductPatchInput
 pub async fn create_product(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    Json(input): Json<ProductInput>,
+    Create { input, idempotency }: Create<ProductInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let product = catalog::create_product(&state.db, &actor, input.parse()?).await?;
-    Ok(created(
-        format!("/api/v1/products/{}", product.id),
-        Product::from(product),
-    ))
+    let render = |value: &domain::catalog::Product| {
+        stored(
+            Some(format!("/api/v1/products/{}", value.id)),
+            Some(value.id),
+            &Product::from(value.clone()),
+        )
+    };
+    let outcome = catalog::create_product(
+        &state.db,
+        &actor,
+        input,
+        Idempotency::new(idempotency, &render),
+    )
+    .await?;
+    Ok(respond(outcome, &render))
 }
 
 /// Reads a product.
@@ -65,8 +77,7 @@ pub async fn update_product(
     id: web::Path<Uuid>,
     Json(input): Json<ProductPatchInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let product =
-        catalog::update_product(&state.db, &actor, id.into_inner(), input.parse()?).await?;
+    let product = catalog::update_product(&state.db, &actor, id.into_inner(), input).await?;
     Ok(ok(Product::from(product)))
 }
 
@@ -96,9 +107,8 @@ pub struct ProductQuery {
 pub async fn list_products(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: web::Query<ProductQuery>,
+    Query(query): Query<ProductQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
     let page = page_request(query.limit, query.after.as_deref())?;
     let filter = ProductFilter {
         sku: query.sku,

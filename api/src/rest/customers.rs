@@ -5,11 +5,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::error::ApiError;
-use super::extract::{Auth, Json};
-use super::{ListErrors, ReadErrors, UpdateErrors, WriteErrors, created, ok, page_request};
+use super::{ListErrors, ReadErrors, UpdateErrors, WriteErrors, ok, page_request, respond, stored};
+use crate::domain;
 use crate::domain::customer::CustomerFilter;
+use crate::http::ApiError;
+use crate::http::extract::{Auth, Create, Json, Query};
 use crate::service::customers;
+use crate::service::idempotency::Idempotency;
 use crate::state::AppState;
 use crate::wire::customers::{
     Customer, CustomerInput, CustomerList, CustomerPatchInput, CustomerStatus,
@@ -26,13 +28,23 @@ use crate::wire::customers::{
 pub async fn create_customer(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    Json(input): Json<CustomerInput>,
+    Create { input, idempotency }: Create<CustomerInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let customer = customers::create_customer(&state.db, &actor, input.parse()?).await?;
-    Ok(created(
-        format!("/api/v1/customers/{}", customer.id),
-        Customer::from(customer),
-    ))
+    let render = |value: &domain::customer::Customer| {
+        stored(
+            Some(format!("/api/v1/customers/{}", value.id)),
+            Some(value.id),
+            &Customer::from(value.clone()),
+        )
+    };
+    let outcome = customers::create_customer(
+        &state.db,
+        &actor,
+        input,
+        Idempotency::new(idempotency, &render),
+    )
+    .await?;
+    Ok(respond(outcome, &render))
 }
 
 /// Reads a customer.
@@ -67,8 +79,7 @@ pub async fn update_customer(
     id: web::Path<Uuid>,
     Json(input): Json<CustomerPatchInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let customer =
-        customers::update_customer(&state.db, &actor, id.into_inner(), input.parse()?).await?;
+    let customer = customers::update_customer(&state.db, &actor, id.into_inner(), input).await?;
     Ok(ok(Customer::from(customer)))
 }
 
@@ -99,9 +110,8 @@ pub struct CustomerQuery {
 pub async fn list_customers(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: web::Query<CustomerQuery>,
+    Query(query): Query<CustomerQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
     let page = page_request(query.limit, query.after.as_deref())?;
     let filter = CustomerFilter {
         code: query.code,

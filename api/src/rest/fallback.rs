@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::ALLOW;
 use actix_web::{HttpRequest, web};
 
-use super::error::ApiError;
+use crate::http::ApiError;
 
 /// The documented paths and their methods, read from the OpenAPI document so
 /// it always matches the registered routes.
@@ -36,8 +36,19 @@ impl RouteTable {
                 .collect();
                 (segments, methods)
             })
-            .collect();
-        Self(routes)
+            .collect::<Vec<_>>();
+        let mut table = Self(routes);
+        // Served outside the OpenAPI document.
+        table
+            .0
+            .push((vec![Some("graphql".to_owned())], vec!["GET", "POST"]));
+        table
+            .0
+            .push((vec![Some("healthz".to_owned())], vec!["HEAD"]));
+        table
+            .0
+            .push((vec![Some("readyz".to_owned())], vec!["HEAD"]));
+        table
     }
 
     /// The methods a path accepts, if any route matches it.

@@ -4,8 +4,6 @@
 
 pub mod catalog;
 pub mod customers;
-pub mod error;
-pub mod extract;
 pub mod fallback;
 pub mod ops;
 pub mod stock;
@@ -18,8 +16,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use self::error::{ApiError, Problem};
 use crate::domain::page::PageRequest;
+use crate::http::{ApiError, Problem};
+use crate::service::idempotency::{Created, Render, StoredResponse};
 
 /// Registers every `/api/v1` route (relative to that scope).
 pub fn api_v1(cfg: &mut ServiceConfig) {
@@ -37,6 +36,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(warehouses::update_warehouse)
         .service(stock::receive)
         .service(stock::list_levels)
+        .service(stock::totals)
         .service(stock::list_movements);
 }
 
@@ -102,10 +102,39 @@ pub(crate) fn ok<T: Serialize>(body: T) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
-pub(crate) fn created<T: Serialize>(location: String, body: T) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((LOCATION, location))
-        .json(body)
+/// Renders a created resource the way it is stored for idempotent replays.
+pub(crate) fn stored<T: Serialize>(
+    location: Option<String>,
+    id: Option<uuid::Uuid>,
+    body: &T,
+) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: serde_json::to_string(body).unwrap_or_default(),
+        location,
+        resource_id: id,
+    }
+}
+
+/// Answers a create: the rendering of the new resource, or the stored first
+/// response of a repeated `Idempotency-Key` (byte for byte, marked
+/// `Idempotent-Replayed: true`).
+pub(crate) fn respond<T>(outcome: Created<T>, render: Render<'_, T>) -> HttpResponse {
+    let (response, replayed) = match outcome {
+        Created::New(value) => (render(&value), false),
+        Created::Replay(response) => (response, true),
+    };
+    let status = actix_web::http::StatusCode::from_u16(response.status)
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut builder = HttpResponse::build(status);
+    builder.content_type("application/json");
+    if let Some(location) = response.location {
+        builder.insert_header((LOCATION, location));
+    }
+    if replayed {
+        builder.insert_header(("idempotent-replayed", "true"));
+    }
+    builder.body(response.body)
 }
 
 pub(crate) fn page_request(
@@ -150,6 +179,9 @@ pub enum WriteErrors {
     /// Well-formed but invalid; `errors` lists every field at fault.
     #[response(status = 422, content_type = "application/problem+json")]
     Invalid(Problem),
+    /// An unexpected error; the body quotes the request id found in the logs.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
 }
 
 /// Errors of an update.
@@ -171,6 +203,9 @@ pub enum UpdateErrors {
     /// Well-formed but invalid; `errors` lists every field at fault.
     #[response(status = 422, content_type = "application/problem+json")]
     Invalid(Problem),
+    /// An unexpected error; the body quotes the request id found in the logs.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
 }
 
 /// Errors of a read.
@@ -186,6 +221,9 @@ pub enum ReadErrors {
     /// No such resource (or not visible to this token).
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),
+    /// An unexpected error; the body quotes the request id found in the logs.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
 }
 
 /// Errors of a list.
@@ -201,4 +239,7 @@ pub enum ListErrors {
     /// The token's roles do not allow this.
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(Problem),
+    /// An unexpected error; the body quotes the request id found in the logs.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
 }

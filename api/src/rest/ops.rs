@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, http::StatusCode, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::ApiError;
+use crate::http::ApiError;
 use crate::state::AppState;
 use crate::telemetry::Metrics;
 
@@ -31,32 +31,47 @@ pub async fn healthz() -> HttpResponse {
     tag = "operations",
     responses(
         (status = 200, body = Health),
-        (status = 503, description = "Not ready", body = super::error::Problem, content_type = "application/problem+json")
+        (status = 503, description = "Not ready", body = crate::http::Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let not_ready =
-        |detail: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail);
-    state
-        .db
-        .ping()
-        .await
-        .map_err(|e| not_ready(format!("the database does not answer: {e}")))?;
-    let pending = state
-        .db
-        .pending_migrations()
-        .await
-        .map_err(|e| not_ready(format!("cannot read the migration state: {e}")))?;
-    if pending > 0 {
-        return Err(not_ready(format!(
-            "{pending} database migration(s) not applied; run `dingdan migrate`"
-        )));
-    }
+    readiness(&state).await?;
     Ok(HttpResponse::Ok().json(Health {
         status: "ready",
         version: env!("CARGO_PKG_VERSION"),
     }))
+}
+
+/// `HEAD /readyz`, for load balancers that probe with HEAD.
+pub async fn readyz_head(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    readiness(&state).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// `HEAD /healthz`.
+pub async fn healthz_head() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+async fn readiness(state: &AppState) -> Result<(), ApiError> {
+    // The database's own words go to the log, not to an unauthenticated caller.
+    let not_ready =
+        |detail: &str| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail);
+    if let Err(e) = state.db.ping().await {
+        tracing::warn!(error = %e, "readiness: the database does not answer");
+        return Err(not_ready("the database does not answer"));
+    }
+    match state.db.pending_migrations().await {
+        Ok(0) => Ok(()),
+        Ok(pending) => Err(not_ready(&format!(
+            "{pending} database migration(s) not applied; run `dingdan migrate`"
+        ))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: cannot read the migration state");
+            Err(not_ready("cannot read the migration state"))
+        }
+    }
 }
 
 /// Prometheus metrics: request counts and latency histograms by route and status.

@@ -5,14 +5,15 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::error::ApiError;
-use super::extract::{Auth, Json};
-use super::{ListErrors, WriteErrors, ok, page_request};
-use crate::domain::stock::{MovementFilter, StockFilter};
+use super::{ListErrors, WriteErrors, ok, page_request, respond, stored};
+use crate::domain::stock::{MovementFilter, ReceiptRecord, StockFilter};
+use crate::http::ApiError;
+use crate::http::extract::{Auth, Create, Query};
+use crate::service::idempotency::Idempotency;
 use crate::service::stock;
 use crate::state::AppState;
 use crate::wire::stock::{
-    MovementKind, ReceiptInput, StockLevelList, StockMovementList, StockReceipt,
+    MovementKind, ReceiptInput, SkuTotalsList, StockLevelList, StockMovementList, StockReceipt,
 };
 
 /// Receives goods into a warehouse: adds to the lot's balance and records a
@@ -27,11 +28,23 @@ use crate::wire::stock::{
 pub async fn receive(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    Json(input): Json<ReceiptInput>,
+    Create { input, idempotency }: Create<ReceiptInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let today = chrono::Utc::now().date_naive();
-    let record = stock::receive(&state.db, &actor, input.parse(today)?).await?;
-    Ok(HttpResponse::Created().json(StockReceipt::from(record)))
+    let render = |value: &ReceiptRecord| {
+        stored(
+            None,
+            Some(value.movement.id),
+            &StockReceipt::from(value.clone()),
+        )
+    };
+    let outcome = stock::receive(
+        &state.db,
+        &actor,
+        input,
+        Idempotency::new(idempotency, &render),
+    )
+    .await?;
+    Ok(respond(outcome, &render))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -60,9 +73,8 @@ pub struct StockQuery {
 pub async fn list_levels(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: web::Query<StockQuery>,
+    Query(query): Query<StockQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
     let page = page_request(query.limit, query.after.as_deref())?;
     let filter = StockFilter {
         sku: query.sku,
@@ -72,6 +84,50 @@ pub async fn list_levels(
     };
     let page = stock::list_levels(&state.db, &actor, filter, page).await?;
     Ok(ok(StockLevelList::from(page)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TotalsQuery {
+    /// Comma-separated SKUs, 1 to 200.
+    #[param(example = "TEA-001,BOLT-8")]
+    sku: String,
+    /// Only this warehouse.
+    warehouse_id: Option<Uuid>,
+}
+
+/// Stock per SKU summed over lots and warehouses, with a per-warehouse
+/// breakdown: `available = on_hand − reserved − expired`.
+#[utoipa::path(
+    tag = "stock",
+    params(TotalsQuery),
+    responses((status = 200, body = SkuTotalsList), ListErrors),
+    security(("bearer" = []))
+)]
+#[get("/stock/totals")]
+pub async fn totals(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    Query(query): Query<TotalsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let skus: Vec<String> = query
+        .sku
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if skus.is_empty() || skus.len() > 200 {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            "sku: give 1 to 200 comma-separated SKUs",
+        ));
+    }
+    let totals = stock::totals(&state.db, &actor, skus, query.warehouse_id).await?;
+    Ok(ok(SkuTotalsList {
+        items: totals.into_iter().map(Into::into).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -102,9 +158,8 @@ pub struct MovementQuery {
 pub async fn list_movements(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: web::Query<MovementQuery>,
+    Query(query): Query<MovementQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
     let page = page_request(query.limit, query.after.as_deref())?;
     let filter = MovementFilter {
         sku: query.sku,

@@ -5,10 +5,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::error::ApiError;
-use super::extract::{Auth, Json};
-use super::{ListErrors, ReadErrors, UpdateErrors, WriteErrors, created, ok, page_request};
+use super::{ListErrors, ReadErrors, UpdateErrors, WriteErrors, ok, page_request, respond, stored};
+use crate::domain;
 use crate::domain::warehouse::WarehouseFilter;
+use crate::http::ApiError;
+use crate::http::extract::{Auth, Create, Json, Query};
+use crate::service::idempotency::Idempotency;
 use crate::service::warehouses;
 use crate::state::AppState;
 use crate::wire::warehouses::{Warehouse, WarehouseInput, WarehouseList, WarehousePatchInput};
@@ -24,13 +26,23 @@ use crate::wire::warehouses::{Warehouse, WarehouseInput, WarehouseList, Warehous
 pub async fn create_warehouse(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    Json(input): Json<WarehouseInput>,
+    Create { input, idempotency }: Create<WarehouseInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let warehouse = warehouses::create_warehouse(&state.db, &actor, input.parse()?).await?;
-    Ok(created(
-        format!("/api/v1/warehouses/{}", warehouse.id),
-        Warehouse::from(warehouse),
-    ))
+    let render = |value: &domain::warehouse::Warehouse| {
+        stored(
+            Some(format!("/api/v1/warehouses/{}", value.id)),
+            Some(value.id),
+            &Warehouse::from(value.clone()),
+        )
+    };
+    let outcome = warehouses::create_warehouse(
+        &state.db,
+        &actor,
+        input,
+        Idempotency::new(idempotency, &render),
+    )
+    .await?;
+    Ok(respond(outcome, &render))
 }
 
 /// Reads a warehouse.
@@ -65,8 +77,7 @@ pub async fn update_warehouse(
     id: web::Path<Uuid>,
     Json(input): Json<WarehousePatchInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let warehouse =
-        warehouses::update_warehouse(&state.db, &actor, id.into_inner(), input.parse()?).await?;
+    let warehouse = warehouses::update_warehouse(&state.db, &actor, id.into_inner(), input).await?;
     Ok(ok(Warehouse::from(warehouse)))
 }
 
@@ -95,9 +106,8 @@ pub struct WarehouseQuery {
 pub async fn list_warehouses(
     state: web::Data<AppState>,
     Auth(actor): Auth,
-    query: web::Query<WarehouseQuery>,
+    Query(query): Query<WarehouseQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
     let page = page_request(query.limit, query.after.as_deref())?;
     let filter = WarehouseFilter {
         code: query.code,

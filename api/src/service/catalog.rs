@@ -9,16 +9,24 @@ use uuid::Uuid;
 
 use dingdan_entity::product;
 
-use super::error::{corrupt, on_unique};
+use super::error::{corrupt, is_unique_violation};
+use super::idempotency::{Created, Idempotency};
 use super::page::{contains_pattern, fetch_page};
 use super::{Db, ServiceError, ServiceResult, now};
 use crate::domain::actor::{Actor, Permission};
 use crate::domain::catalog::{NewProduct, Product, ProductFilter, ProductPatch, ProductTraits};
 use crate::domain::money::Currency;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::validation::Parse;
 
-pub async fn create_product(db: &Db, actor: &Actor, input: NewProduct) -> ServiceResult<Product> {
+pub async fn create_product(
+    db: &Db,
+    actor: &Actor,
+    input: impl Parse<NewProduct>,
+    idempotency: Idempotency<'_, Product>,
+) -> ServiceResult<Created<Product>> {
     actor.require(Permission::CatalogWrite)?;
+    let input = input.parse()?;
     let at = now();
     let row = product::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -42,13 +50,29 @@ pub async fn create_product(db: &Db, actor: &Actor, input: NewProduct) -> Servic
         updated_at: Set(at),
     };
     let txn = db.write().await?;
-    let row = row.insert(&*txn).await.map_err(|e| {
-        on_unique(e, || {
-            format!("a product with SKU {:?} already exists", input.sku)
-        })
-    })?;
+    if let Some(replay) = idempotency.claim(&*txn, actor).await? {
+        return Ok(Created::Replay(replay));
+    }
+    let row = match row.insert(&*txn).await {
+        Ok(row) => row,
+        Err(error) if is_unique_violation(&error) => {
+            drop(txn);
+            let existing = product::Entity::find()
+                .filter(product::Column::Sku.eq(&input.sku))
+                .one(db.read())
+                .await?;
+            return Err(ServiceError::conflict(
+                "already_exists",
+                format!("a product with SKU {:?} already exists", input.sku),
+                existing.map(|p| p.id),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let product = from_row(row)?;
+    idempotency.complete(&*txn, actor, &product).await?;
     txn.commit().await?;
-    from_row(row)
+    Ok(Created::New(product))
 }
 
 pub async fn get_product(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<Product> {
@@ -66,7 +90,10 @@ pub async fn get_product_by_sku(db: &Db, actor: &Actor, sku: &str) -> ServiceRes
         .filter(product::Column::Sku.eq(sku))
         .one(db.read())
         .await?
-        .ok_or_else(|| ServiceError::not_found("product", sku))?;
+        .ok_or_else(|| ServiceError::NotFound {
+            resource: "product",
+            id: format!("SKU {sku:?}"),
+        })?;
     from_row(row)
 }
 
@@ -74,16 +101,17 @@ pub async fn update_product(
     db: &Db,
     actor: &Actor,
     id: Uuid,
-    patch: ProductPatch,
+    patch: impl Parse<ProductPatch>,
 ) -> ServiceResult<Product> {
     actor.require(Permission::CatalogWrite)?;
+    let patch = patch.parse()?;
     let txn = db.write().await?;
     let current = product::Entity::find_by_id(id)
         .one(&*txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("product", id))?;
-    let mut traits = traits_of(&current);
-    patch.traits.apply(&mut traits);
+    // Only the columns the patch names are written, so concurrent patches of
+    // different fields both take effect.
     let mut row = current.into_active_model();
     if let Some(name) = patch.name {
         row.name = Set(name);
@@ -103,12 +131,19 @@ pub async fn update_product(
     if let Some(weight) = patch.weight_kg {
         row.weight_kg = Set(weight.into());
     }
-    row.fragile = Set(traits.fragile);
-    row.liquid = Set(traits.liquid);
-    row.hazardous = Set(traits.hazardous);
-    row.perishable = Set(traits.perishable);
-    row.lot_tracked = Set(traits.lot_tracked);
-    row.made_to_order = Set(traits.made_to_order);
+    let traits = patch.traits;
+    for (column, value) in [
+        (&mut row.fragile, traits.fragile),
+        (&mut row.liquid, traits.liquid),
+        (&mut row.hazardous, traits.hazardous),
+        (&mut row.perishable, traits.perishable),
+        (&mut row.lot_tracked, traits.lot_tracked),
+        (&mut row.made_to_order, traits.made_to_order),
+    ] {
+        if let Some(value) = value {
+            *column = Set(value);
+        }
+    }
     if let Some(days) = patch.lead_time_days {
         row.lead_time_days = Set(lead_time_to_db(days));
     }

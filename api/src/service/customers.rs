@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use dingdan_entity::customer;
 
-use super::error::{corrupt, on_unique};
+use super::error::{corrupt, is_unique_violation};
+use super::idempotency::{Created, Idempotency};
 use super::page::{contains_pattern, fetch_page};
 use super::{Db, ServiceError, ServiceResult, now};
 use crate::domain::actor::{Actor, Permission};
@@ -19,13 +20,16 @@ use crate::domain::customer::{
 };
 use crate::domain::money::Currency;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::validation::Parse;
 
 pub async fn create_customer(
     db: &Db,
     actor: &Actor,
-    input: NewCustomer,
-) -> ServiceResult<Customer> {
+    input: impl Parse<NewCustomer>,
+    idempotency: Idempotency<'_, Customer>,
+) -> ServiceResult<Created<Customer>> {
     actor.require(Permission::CustomerWrite)?;
+    let input = input.parse()?;
     let at = now();
     let row = customer::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -43,13 +47,29 @@ pub async fn create_customer(
         updated_at: Set(at),
     };
     let txn = db.write().await?;
-    let row = row.insert(&*txn).await.map_err(|e| {
-        on_unique(e, || {
-            format!("a customer with code {:?} already exists", input.code)
-        })
-    })?;
+    if let Some(replay) = idempotency.claim(&*txn, actor).await? {
+        return Ok(Created::Replay(replay));
+    }
+    let row = match row.insert(&*txn).await {
+        Ok(row) => row,
+        Err(error) if is_unique_violation(&error) => {
+            drop(txn);
+            let existing = customer::Entity::find()
+                .filter(customer::Column::Code.eq(&input.code))
+                .one(db.read())
+                .await?;
+            return Err(ServiceError::conflict(
+                "already_exists",
+                format!("a customer with code {:?} already exists", input.code),
+                existing.map(|existing| existing.id),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let created = from_row(row)?;
+    idempotency.complete(&*txn, actor, &created).await?;
     txn.commit().await?;
-    from_row(row)
+    Ok(Created::New(created))
 }
 
 pub async fn get_customer(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<Customer> {
@@ -68,9 +88,10 @@ pub async fn update_customer(
     db: &Db,
     actor: &Actor,
     id: Uuid,
-    patch: CustomerPatch,
+    patch: impl Parse<CustomerPatch>,
 ) -> ServiceResult<Customer> {
     actor.require(Permission::CustomerWrite)?;
+    let patch = patch.parse()?;
     if !actor.may_see_customer(id) {
         return Err(ServiceError::not_found("customer", id));
     }

@@ -13,6 +13,9 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+/// The PostgreSQL advisory lock key held while migrating ("dingdan" in ASCII).
+const MIGRATION_LOCK: i64 = 0x64_69_6e_67_64_61_6e;
+
 /// How long a SQLite writer waits for another process's write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -20,6 +23,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    url: Arc<str>,
     /// On SQLite, one writer at a time per process: waiting on this queue is fair
     /// and cheap, where SQLite's busy handler polls with sleeps.
     sqlite_writer: Option<Arc<Mutex<()>>>,
@@ -59,11 +63,15 @@ impl Db {
         } else {
             options.max_connections(max_connections);
         }
-        let conn = Database::connect(options)
-            .await
-            .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+        let conn = Database::connect(options).await.with_context(|| {
+            format!(
+                "DATABASE_URL: cannot connect to the database at {}",
+                redact(url)
+            )
+        })?;
         Ok(Self {
             conn,
+            url: url.into(),
             sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
         })
     }
@@ -76,12 +84,42 @@ impl Db {
         self.sqlite_writer.is_some()
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration. On PostgreSQL, replicas starting at
+    /// once take turns under an advisory lock, so none fails half-way.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let _guard = self.writer_guard().await;
-        Migrator::up(&self.conn, None)
+        if self.is_sqlite() {
+            // One write transaction around the whole run: another process
+            // migrating the same file waits for it, then finds nothing to do.
+            let txn = self
+                .write()
+                .await
+                .context("waiting for the database's write lock")?;
+            Migrator::up(&*txn, None)
+                .await
+                .context("applying database migrations")?;
+            return txn.commit().await.context("committing database migrations");
+        }
+        // A session lock needs one session: a pool of exactly one connection.
+        let mut options = ConnectOptions::new(self.url.to_string());
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .sqlx_logging(false);
+        let session = Database::connect(options)
             .await
-            .context("applying database migrations")
+            .context("connecting to migrate")?;
+        session
+            .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .await
+            .context("waiting for the migration lock")?;
+        let result = Migrator::up(&session, None)
+            .await
+            .context("applying database migrations");
+        let _ = session
+            .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .await;
+        let _ = session.close().await;
+        result
     }
 
     /// Number of migrations not yet applied.
@@ -121,6 +159,48 @@ impl Db {
             self.conn.begin().await?
         };
         Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// How the connection is set up, as the database reports it (logged at start).
+    pub async fn describe(&self) -> Result<String, DbErr> {
+        if !self.is_sqlite() {
+            let row = self
+                .conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    self.backend(),
+                    "SHOW server_version",
+                ))
+                .await?;
+            let version: String = row
+                .map(|r| r.try_get_by_index(0))
+                .transpose()?
+                .unwrap_or_default();
+            return Ok(format!("postgresql {version}"));
+        }
+        let mut parts = vec!["sqlite".to_owned()];
+        // Each connection of the pool is set up alike; this reads one of them.
+        for pragma in [
+            "journal_mode",
+            "synchronous",
+            "busy_timeout",
+            "foreign_keys",
+        ] {
+            let row = self
+                .conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    self.backend(),
+                    format!("PRAGMA {pragma}"),
+                ))
+                .await?;
+            let value = match row {
+                Some(row) => row
+                    .try_get_by_index::<String>(0)
+                    .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))?,
+                None => String::new(),
+            };
+            parts.push(format!("{pragma}={value}"));
+        }
+        Ok(parts.join(" "))
     }
 
     /// Runs a statement outside any transaction (test set-up, tooling).

@@ -8,12 +8,15 @@ use crate::domain::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("this requires the `{0}` permission")]
-    Forbidden(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("no {resource} with id {id}")]
     NotFound { resource: &'static str, id: String },
     #[error("the input is invalid: {}", summary(.0))]
     Validation(Vec<FieldError>),
+    /// Understood, but refused as a whole (422 with its own code).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("{message}")]
     Conflict {
         code: &'static str,
@@ -39,6 +42,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::Validation(_) => "validation_failed",
+            ServiceError::Unprocessable { code, .. } => code,
             ServiceError::Conflict { code, .. } => code,
             ServiceError::Internal(_) => "internal",
         }
@@ -77,8 +81,8 @@ impl ServiceError {
 }
 
 impl From<Forbidden> for ServiceError {
-    fn from(Forbidden(permission): Forbidden) -> Self {
-        ServiceError::Forbidden(permission.as_str())
+    fn from(forbidden: Forbidden) -> Self {
+        ServiceError::Forbidden(forbidden.to_string())
     }
 }
 
@@ -91,9 +95,11 @@ impl From<Vec<FieldError>> for ServiceError {
 impl From<sea_orm::DbErr> for ServiceError {
     fn from(error: sea_orm::DbErr) -> Self {
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = error.sql_err() {
+            // The database's wording stays in the log; the caller gets the gist.
+            tracing::info!(detail, "unique constraint violated");
             return ServiceError::conflict(
                 "already_exists",
-                format!("a record with the same unique value already exists ({detail})"),
+                "a record with the same unique value already exists",
                 None,
             );
         }
@@ -103,13 +109,11 @@ impl From<sea_orm::DbErr> for ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// Maps a unique-constraint violation to a conflict with a message a user can act on.
-pub(crate) fn on_unique(error: sea_orm::DbErr, message: impl FnOnce() -> String) -> ServiceError {
-    if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
-        ServiceError::conflict("already_exists", message(), None)
-    } else {
-        error.into()
-    }
+pub(crate) fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 /// A stored value that does not parse: the database holds something this code

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod customers;
 mod db;
 mod error;
+pub mod idempotency;
 mod page;
 pub mod stock;
 pub mod warehouses;

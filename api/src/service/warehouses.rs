@@ -8,11 +8,13 @@ use uuid::Uuid;
 
 use dingdan_entity::warehouse;
 
-use super::error::{corrupt, on_unique};
+use super::error::{corrupt, is_unique_violation};
+use super::idempotency::{Created, Idempotency};
 use super::page::fetch_page;
 use super::{Db, ServiceError, ServiceResult, now};
 use crate::domain::actor::{Actor, Permission};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::validation::Parse;
 use crate::domain::warehouse::{
     Coordinates, NewWarehouse, Warehouse, WarehouseFilter, WarehousePatch,
 };
@@ -20,9 +22,11 @@ use crate::domain::warehouse::{
 pub async fn create_warehouse(
     db: &Db,
     actor: &Actor,
-    input: NewWarehouse,
-) -> ServiceResult<Warehouse> {
+    input: impl Parse<NewWarehouse>,
+    idempotency: Idempotency<'_, Warehouse>,
+) -> ServiceResult<Created<Warehouse>> {
     actor.require(Permission::WarehouseWrite)?;
+    let input = input.parse()?;
     let at = now();
     let row = warehouse::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -39,13 +43,29 @@ pub async fn create_warehouse(
         updated_at: Set(at),
     };
     let txn = db.write().await?;
-    let row = row.insert(&*txn).await.map_err(|e| {
-        on_unique(e, || {
-            format!("a warehouse with code {:?} already exists", input.code)
-        })
-    })?;
+    if let Some(replay) = idempotency.claim(&*txn, actor).await? {
+        return Ok(Created::Replay(replay));
+    }
+    let row = match row.insert(&*txn).await {
+        Ok(row) => row,
+        Err(error) if is_unique_violation(&error) => {
+            drop(txn);
+            let existing = warehouse::Entity::find()
+                .filter(warehouse::Column::Code.eq(&input.code))
+                .one(db.read())
+                .await?;
+            return Err(ServiceError::conflict(
+                "already_exists",
+                format!("a warehouse with code {:?} already exists", input.code),
+                existing.map(|existing| existing.id),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let created = from_row(row)?;
+    idempotency.complete(&*txn, actor, &created).await?;
     txn.commit().await?;
-    from_row(row)
+    Ok(Created::New(created))
 }
 
 pub async fn get_warehouse(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<Warehouse> {
@@ -61,9 +81,10 @@ pub async fn update_warehouse(
     db: &Db,
     actor: &Actor,
     id: Uuid,
-    patch: WarehousePatch,
+    patch: impl Parse<WarehousePatch>,
 ) -> ServiceResult<Warehouse> {
     actor.require(Permission::WarehouseWrite)?;
+    let patch = patch.parse()?;
     let txn = db.write().await?;
     let current = warehouse::Entity::find_by_id(id)
         .one(&*txn)

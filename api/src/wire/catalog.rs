@@ -3,6 +3,8 @@
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+
+use super::decimal::DecimalString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -10,7 +12,9 @@ use uuid::Uuid;
 use super::common::bounded;
 use crate::domain::catalog::{self, NewProduct, ProductPatch, TraitsPatch};
 use crate::domain::money::{Currency, non_negative};
-use crate::domain::validation::{FieldError, Violations, code, optional_text, required_text};
+use crate::domain::validation::{
+    FieldError, Parse, Violations, code, optional_text, required_text,
+};
 
 const MAX_LEAD_TIME_DAYS: i64 = 3650;
 
@@ -78,17 +82,17 @@ pub struct Product {
     pub specification: Option<String>,
     #[schema(example = "tin")]
     pub unit: String,
-    #[schema(value_type = String, example = "88.00")]
-    pub list_price: Decimal,
+    #[schema(example = "88.00")]
+    pub list_price: DecimalString,
     #[schema(example = "CNY")]
     pub currency: String,
-    #[schema(value_type = String, example = "0.32")]
-    pub weight_kg: Decimal,
+    #[schema(example = "0.32")]
+    pub weight_kg: DecimalString,
     pub traits: ProductTraits,
     pub lead_time_days: u32,
     /// A fraction: `"0.13"` is 13 %. Prices exclude tax.
-    #[schema(value_type = String, example = "0.13")]
-    pub tax_rate: Decimal,
+    #[schema(example = "0.13")]
+    pub tax_rate: DecimalString,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -102,12 +106,12 @@ impl From<catalog::Product> for Product {
             name: p.name,
             specification: p.specification,
             unit: p.unit,
-            list_price: p.list_price,
+            list_price: p.list_price.into(),
             currency: p.currency.code().to_owned(),
-            weight_kg: p.weight_kg,
+            weight_kg: p.weight_kg.into(),
             traits: p.traits.into(),
             lead_time_days: p.lead_time_days,
-            tax_rate: p.tax_rate,
+            tax_rate: p.tax_rate.into(),
             active: p.active,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -128,31 +132,30 @@ pub struct ProductInput {
     pub specification: Option<String>,
     #[schema(example = "tin")]
     pub unit: String,
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "88.00")]
-    pub list_price: Decimal,
+    #[schema(example = "88.00")]
+    pub list_price: DecimalString,
     /// ISO 4217.
     #[schema(example = "CNY")]
     pub currency: String,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>, example = "0.32")]
-    pub weight_kg: Option<Decimal>,
+    #[serde(default)]
+    #[schema(example = "0.32")]
+    pub weight_kg: Option<DecimalString>,
     #[serde(default)]
     pub traits: Option<ProductTraitsInput>,
     /// Days to make or procure the product; 0 to 3650.
     #[serde(default)]
     pub lead_time_days: Option<i64>,
     /// A fraction from 0 to 1 (`"0.13"` is 13 %); defaults to `"0"`. Prices exclude tax.
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>, example = "0.13")]
-    pub tax_rate: Option<Decimal>,
+    #[serde(default)]
+    #[schema(example = "0.13")]
+    pub tax_rate: Option<DecimalString>,
     /// Defaults to `true`.
     #[serde(default)]
     pub active: Option<bool>,
 }
 
-impl ProductInput {
-    pub fn parse(self) -> Result<NewProduct, Vec<FieldError>> {
+impl Parse<NewProduct> for ProductInput {
+    fn parse(self) -> Result<NewProduct, Vec<FieldError>> {
         let mut errors = Violations::new();
         let sku = errors.take(code("sku", &self.sku));
         let name = errors.take(required_text("name", &self.name, 200));
@@ -162,11 +165,11 @@ impl ProductInput {
             500,
         ));
         let unit = errors.take(required_text("unit", &self.unit, 32));
-        let list_price = errors.take(non_negative("list_price", self.list_price));
+        let list_price = errors.take(non_negative("list_price", self.list_price.0));
         let currency = errors.take(Currency::parse_field("currency", &self.currency));
         let weight_kg = errors.take(non_negative(
             "weight_kg",
-            self.weight_kg.unwrap_or_default(),
+            self.weight_kg.unwrap_or_default().0,
         ));
         let lead_time_days = bounded(
             "lead_time_days",
@@ -174,7 +177,7 @@ impl ProductInput {
             0..=MAX_LEAD_TIME_DAYS,
             &mut errors,
         );
-        let rate = errors.take(tax_rate("tax_rate", self.tax_rate.unwrap_or_default()));
+        let rate = errors.take(tax_rate("tax_rate", self.tax_rate.unwrap_or_default().0));
         let mut traits = catalog::ProductTraits::default();
         TraitsPatch::from(self.traits.unwrap_or_default()).apply(&mut traits);
         errors.finish(|| {
@@ -200,28 +203,32 @@ impl ProductInput {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatchInput {
+    #[serde(default, deserialize_with = "super::present")]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub specification: MaybeUndefined<String>,
+    #[serde(default, deserialize_with = "super::present")]
     pub unit: Option<String>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>, example = "92.00")]
-    pub list_price: Option<Decimal>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(example = "92.00")]
+    pub list_price: Option<DecimalString>,
+    #[serde(default, deserialize_with = "super::present")]
     pub currency: Option<String>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
-    pub weight_kg: Option<Decimal>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub weight_kg: Option<DecimalString>,
+    #[serde(default, deserialize_with = "super::present")]
     pub traits: Option<ProductTraitsInput>,
+    #[serde(default, deserialize_with = "super::present")]
     pub lead_time_days: Option<i64>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
-    pub tax_rate: Option<Decimal>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub tax_rate: Option<DecimalString>,
+    #[serde(default, deserialize_with = "super::present")]
     pub active: Option<bool>,
 }
 
-impl ProductPatchInput {
-    pub fn parse(self) -> Result<ProductPatch, Vec<FieldError>> {
+impl Parse<ProductPatch> for ProductPatchInput {
+    fn parse(self) -> Result<ProductPatch, Vec<FieldError>> {
         let mut errors = Violations::new();
         let name = self
             .name
@@ -240,17 +247,19 @@ impl ProductPatchInput {
             .map(|unit| errors.take(required_text("unit", &unit, 32)));
         let list_price = self
             .list_price
-            .map(|price| errors.take(non_negative("list_price", price)));
+            .map(|price| errors.take(non_negative("list_price", price.0)));
         let currency = self
             .currency
             .map(|c| errors.take(Currency::parse_field("currency", &c)));
         let weight_kg = self
             .weight_kg
-            .map(|w| errors.take(non_negative("weight_kg", w)));
+            .map(|w| errors.take(non_negative("weight_kg", w.0)));
         let lead_time_days = self
             .lead_time_days
             .map(|days| bounded("lead_time_days", days, 0..=MAX_LEAD_TIME_DAYS, &mut errors));
-        let rate = self.tax_rate.map(|r| errors.take(tax_rate("tax_rate", r)));
+        let rate = self
+            .tax_rate
+            .map(|r| errors.take(tax_rate("tax_rate", r.0)));
         errors.finish(|| {
             Some(ProductPatch {
                 name: name.map(|n| n.unwrap_or_default()),

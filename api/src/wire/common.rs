@@ -79,7 +79,7 @@ impl AddressInput {
         }
     }
 
-    pub fn parse(&self, path: &str, errors: &mut Violations) -> Option<address::Address> {
+    pub fn to_address(&self, path: &str, errors: &mut Violations) -> Option<address::Address> {
         address::Address::parse(path, self.parts(), errors)
     }
 }
@@ -116,7 +116,7 @@ pub struct ContactInput {
 }
 
 impl ContactInput {
-    pub fn parse(&self, path: &str, errors: &mut Violations) -> Option<address::Contact> {
+    pub fn to_contact(&self, path: &str, errors: &mut Violations) -> Option<address::Contact> {
         address::Contact::parse(
             path,
             self.name.as_deref(),

@@ -2,7 +2,8 @@
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
+
+use super::decimal::DecimalString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 use super::common::{Address, AddressInput, Contact, ContactInput, bounded, parse_each};
 use crate::domain::customer::{self, CustomerPatch, NewCustomer};
 use crate::domain::money::{Currency, non_negative};
-use crate::domain::validation::{FieldError, Violations, code, required_text};
+use crate::domain::validation::{FieldError, Parse, Violations, code, required_text};
 
 const MAX_PAYMENT_TERMS_DAYS: i64 = 365;
 const MAX_CONTACTS: usize = 50;
@@ -57,8 +58,8 @@ pub struct Customer {
     pub addresses: Vec<Address>,
     #[schema(example = "CNY")]
     pub currency: String,
-    #[schema(value_type = String, example = "50000.00")]
-    pub credit_limit: Decimal,
+    #[schema(example = "50000.00")]
+    pub credit_limit: DecimalString,
     #[schema(example = 30)]
     pub payment_terms_days: u32,
     #[schema(example = "wholesale")]
@@ -79,7 +80,7 @@ impl From<customer::Customer> for Customer {
             contacts: c.contacts.into_iter().map(Into::into).collect(),
             addresses: c.addresses.into_iter().map(Into::into).collect(),
             currency: c.currency.code().to_owned(),
-            credit_limit: c.credit_limit,
+            credit_limit: c.credit_limit.into(),
             payment_terms_days: c.payment_terms_days,
             price_tier: c.price_tier,
             status: c.status.into(),
@@ -109,9 +110,9 @@ pub struct CustomerInput {
     #[schema(example = "CNY")]
     pub currency: String,
     /// Defaults to `"0"`.
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>, example = "50000.00")]
-    pub credit_limit: Option<Decimal>,
+    #[serde(default)]
+    #[schema(example = "50000.00")]
+    pub credit_limit: Option<DecimalString>,
     /// Net days; 0 (cash) to 365. Defaults to 0.
     #[schema(example = 30)]
     pub payment_terms_days: Option<i64>,
@@ -124,8 +125,8 @@ pub struct CustomerInput {
     pub allow_partial_shipment: Option<bool>,
 }
 
-impl CustomerInput {
-    pub fn parse(self) -> Result<NewCustomer, Vec<FieldError>> {
+impl Parse<NewCustomer> for CustomerInput {
+    fn parse(self) -> Result<NewCustomer, Vec<FieldError>> {
         let mut errors = Violations::new();
         let code = errors.take(code("code", &self.code));
         let name = errors.take(required_text("name", &self.name, 200));
@@ -134,12 +135,12 @@ impl CustomerInput {
             "addresses",
             &self.addresses,
             &mut errors,
-            |a, path, errors| a.parse(path, errors),
+            |a, path, errors| a.to_address(path, errors),
         );
         let currency = errors.take(Currency::parse_field("currency", &self.currency));
         let credit_limit = errors.take(non_negative(
             "credit_limit",
-            self.credit_limit.unwrap_or_default(),
+            self.credit_limit.unwrap_or_default().0,
         ));
         let terms = bounded(
             "payment_terms_days",
@@ -184,7 +185,7 @@ fn parse_contacts(
         return None;
     }
     parse_each("contacts", contacts, errors, |c, path, errors| {
-        c.parse(path, errors)
+        c.to_contact(path, errors)
     })
 }
 
@@ -193,21 +194,28 @@ fn parse_contacts(
 #[derive(Clone, Debug, Default, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatchInput {
+    #[serde(default, deserialize_with = "super::present")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
     pub contacts: Option<Vec<ContactInput>>,
+    #[serde(default, deserialize_with = "super::present")]
     pub addresses: Option<Vec<AddressInput>>,
+    #[serde(default, deserialize_with = "super::present")]
     pub currency: Option<String>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
-    pub credit_limit: Option<Decimal>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub credit_limit: Option<DecimalString>,
+    #[serde(default, deserialize_with = "super::present")]
     pub payment_terms_days: Option<i64>,
+    #[serde(default, deserialize_with = "super::present")]
     pub price_tier: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
     pub status: Option<CustomerStatus>,
+    #[serde(default, deserialize_with = "super::present")]
     pub allow_partial_shipment: Option<bool>,
 }
 
-impl CustomerPatchInput {
-    pub fn parse(self) -> Result<CustomerPatch, Vec<FieldError>> {
+impl Parse<CustomerPatch> for CustomerPatchInput {
+    fn parse(self) -> Result<CustomerPatch, Vec<FieldError>> {
         let mut errors = Violations::new();
         let name = self
             .name
@@ -219,7 +227,7 @@ impl CustomerPatchInput {
             .map(|c| parse_contacts(c, &mut errors));
         let addresses = self.addresses.as_deref().map(|a| {
             parse_each("addresses", a, &mut errors, |a, path, errors| {
-                a.parse(path, errors)
+                a.to_address(path, errors)
             })
         });
         let currency = self
@@ -228,7 +236,7 @@ impl CustomerPatchInput {
             .map(|c| errors.take(Currency::parse_field("currency", c)));
         let credit_limit = self
             .credit_limit
-            .map(|l| errors.take(non_negative("credit_limit", l)));
+            .map(|l| errors.take(non_negative("credit_limit", l.0)));
         let terms = self.payment_terms_days.map(|t| {
             bounded(
                 "payment_terms_days",

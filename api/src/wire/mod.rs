@@ -8,8 +8,20 @@
 pub mod catalog;
 pub mod common;
 pub mod customers;
+pub mod decimal;
 pub mod stock;
 pub mod warehouses;
+
+/// For fields of a patch that cannot be cleared: absent keeps the value, a
+/// value replaces it, and `null` is refused (it would otherwise look like
+/// "keep", and a client meaning "clear" would be silently ignored).
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
 
 /// Declares the REST list envelope `{"items": [...], "next_cursor": ...}` for one
 /// item type.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::common::bounded;
 use crate::domain::stock::{self, Receipt};
-use crate::domain::validation::{FieldError, Violations, code};
+use crate::domain::validation::{FieldError, Parse, Violations, code};
 
 /// At most a trillion units in one receipt; far beyond any real delivery, far
 /// below overflow.
@@ -35,8 +35,9 @@ pub struct ReceiptInput {
     pub expiry_date: Option<NaiveDate>,
 }
 
-impl ReceiptInput {
-    pub fn parse(self, today: NaiveDate) -> Result<Receipt, Vec<FieldError>> {
+impl Parse<Receipt> for ReceiptInput {
+    fn parse(self) -> Result<Receipt, Vec<FieldError>> {
+        let today = chrono::Utc::now().date_naive();
         let mut errors = Violations::new();
         let sku = errors.take(code("sku", &self.sku));
         let lot = match self.lot.as_deref().map(str::trim) {
@@ -210,6 +211,67 @@ impl From<stock::ReceiptRecord> for StockReceipt {
             level: r.level.into(),
         }
     }
+}
+
+/// Stock summed over lots. `available = on_hand − reserved − expired`.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct Quantities {
+    pub on_hand: i64,
+    pub reserved: i64,
+    /// Unreserved stock in lots past their expiry date.
+    pub expired: i64,
+    pub available: i64,
+}
+
+impl From<stock::Quantities> for Quantities {
+    fn from(q: stock::Quantities) -> Self {
+        Self {
+            on_hand: q.on_hand,
+            reserved: q.reserved,
+            expired: q.expired,
+            available: q.available(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct WarehouseQuantities {
+    pub warehouse_id: Uuid,
+    #[serde(flatten)]
+    #[graphql(flatten)]
+    pub quantities: Quantities,
+}
+
+/// A SKU's stock over every warehouse, and per warehouse.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct SkuTotals {
+    pub sku: String,
+    #[serde(flatten)]
+    #[graphql(flatten)]
+    pub total: Quantities,
+    pub warehouses: Vec<WarehouseQuantities>,
+}
+
+impl From<stock::SkuTotals> for SkuTotals {
+    fn from(t: stock::SkuTotals) -> Self {
+        Self {
+            sku: t.sku,
+            total: t.total.into(),
+            warehouses: t
+                .warehouses
+                .into_iter()
+                .map(|(warehouse_id, q)| WarehouseQuantities {
+                    warehouse_id,
+                    quantities: q.into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkuTotalsList {
+    pub items: Vec<SkuTotals>,
 }
 
 super::list_of!(StockLevelList, StockLevel);

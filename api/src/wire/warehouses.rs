@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::common::{Address, AddressInput};
-use crate::domain::validation::{FieldError, Violations, code, required_text};
+use crate::domain::validation::{FieldError, Parse, Violations, code, required_text};
 use crate::domain::warehouse::{self, Coordinates, NewWarehouse, WarehousePatch};
 
 /// A warehouse as returned.
@@ -67,12 +67,12 @@ pub struct WarehouseInput {
     pub active: Option<bool>,
 }
 
-impl WarehouseInput {
-    pub fn parse(self) -> Result<NewWarehouse, Vec<FieldError>> {
+impl Parse<NewWarehouse> for WarehouseInput {
+    fn parse(self) -> Result<NewWarehouse, Vec<FieldError>> {
         let mut errors = Violations::new();
         let code = errors.take(code("code", &self.code));
         let name = errors.take(required_text("name", &self.name, 200));
-        let address = self.address.parse("address", &mut errors);
+        let address = self.address.to_address("address", &mut errors);
         let region = errors.take(required_text("region", &self.region, 64));
         let coordinates = match Coordinates::parse(self.latitude, self.longitude) {
             Ok(c) => Some(c),
@@ -99,16 +99,22 @@ impl WarehouseInput {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct WarehousePatchInput {
+    #[serde(default, deserialize_with = "super::present")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
     pub address: Option<AddressInput>,
+    #[serde(default, deserialize_with = "super::present")]
     pub region: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
     pub latitude: Option<f64>,
+    #[serde(default, deserialize_with = "super::present")]
     pub longitude: Option<f64>,
+    #[serde(default, deserialize_with = "super::present")]
     pub active: Option<bool>,
 }
 
-impl WarehousePatchInput {
-    pub fn parse(self) -> Result<WarehousePatch, Vec<FieldError>> {
+impl Parse<WarehousePatch> for WarehousePatchInput {
+    fn parse(self) -> Result<WarehousePatch, Vec<FieldError>> {
         let mut errors = Violations::new();
         let name = self
             .name
@@ -117,7 +123,7 @@ impl WarehousePatchInput {
         let address = self
             .address
             .as_ref()
-            .map(|a| a.parse("address", &mut errors));
+            .map(|a| a.to_address("address", &mut errors));
         let region = self
             .region
             .as_deref()

@@ -184,6 +184,9 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::NOT_FOUND, code, error.to_string())
             }
             ServiceError::Validation(errors) => validation(errors),
+            ServiceError::Unprocessable { ref message, .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
+            }
             ServiceError::Conflict {
                 ref message,
                 existing_id,
