@@ -26,6 +26,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     pub log_filter: String,
     pub log_json: bool,
+    /// Days added to the longest lead time when promising a delivery date.
+    pub handling_days: u32,
 }
 
 #[derive(Clone)]
@@ -161,7 +163,9 @@ impl Settings {
                 ));
             }
         };
+        let handling_days = number(&get, "DINGDAN_HANDLING_DAYS", 1, 0..=365)?;
         Ok(Self {
+            handling_days,
             database_url,
             bind,
             jwt,

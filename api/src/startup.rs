@@ -13,7 +13,7 @@ use crate::auth::AuthKeys;
 use crate::graphql;
 use crate::http::extract;
 use crate::rest::{self, fallback::RouteTable};
-use crate::service::Db;
+use crate::service::{Db, ServiceConfig};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
@@ -36,7 +36,11 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database_url, settings.db_max_connections).await?;
+        let db = Db::connect(&settings.database_url, settings.db_max_connections)
+            .await?
+            .with_config(ServiceConfig {
+                handling_days: settings.handling_days,
+            });
         db.migrate().await?;
         Self::with_db(settings, db)
     }

@@ -32,7 +32,7 @@ impl From<DecimalText> for sea_query::Value {
 
 impl TryGetable for DecimalText {
     fn try_get_by<I: ColIdx>(res: &QueryResult, index: I) -> Result<Self, TryGetError> {
-        let text: String = res.try_get_by(index)?;
+        let text = <String as TryGetable>::try_get_by(res, index)?;
         Decimal::from_str(&text).map(Self).map_err(|e| {
             TryGetError::DbErr(DbErr::Type(format!(
                 "stored decimal {text:?} is invalid: {e}"

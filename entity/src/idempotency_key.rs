@@ -14,6 +14,7 @@ pub struct Model {
     pub response_status: i32,
     pub response_body: String,
     pub location: Option<String>,
+    pub etag: Option<String>,
     pub resource_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,

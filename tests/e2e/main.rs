@@ -10,6 +10,7 @@ mod errors;
 mod graphql;
 mod idempotency;
 mod operations;
+mod orders;
 mod schema_files;
 mod stock;
 mod warehouses;

@@ -79,6 +79,7 @@ pub enum Permission {
     OrderRead,
     OrderUpdate,
     OrderCancel,
+    EventRead,
 }
 
 impl Permission {
@@ -100,6 +101,7 @@ impl Permission {
             }
             Permission::OrderRead => &Role::ALL,
             Permission::OrderCancel => &[Admin, OrderManager, Sales, Support],
+            Permission::EventRead => &[Admin, OrderManager, Integration],
         }
     }
 
@@ -112,7 +114,8 @@ impl Permission {
             | Permission::OrderCreate
             | Permission::OrderRead
             | Permission::OrderUpdate
-            | Permission::OrderCancel => true,
+            | Permission::OrderCancel
+            | Permission::EventRead => true,
             Permission::CatalogWrite
             | Permission::CustomerWrite
             | Permission::WarehouseRead
@@ -136,6 +139,7 @@ impl Permission {
             Permission::OrderRead => "orders:read",
             Permission::OrderUpdate => "orders:update",
             Permission::OrderCancel => "orders:cancel",
+            Permission::EventRead => "events:read",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod actor;
 pub mod address;
 pub mod catalog;
 pub mod customer;
+pub mod event;
 pub mod intake;
 pub mod money;
 pub mod order;

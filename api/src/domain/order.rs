@@ -371,7 +371,8 @@ pub struct OrderDraft {
     pub invoice: Option<InvoiceRequirements>,
 }
 
-/// A new order: its data and where it came from.
+/// A new order as received: where it came from and its data. Absent parts
+/// are filled from the customer (currency, delivery address, contact).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOrder {
     pub channel: Channel,
@@ -379,7 +380,15 @@ pub struct NewOrder {
     /// connector account, a storefront, a partner's system).
     pub source_account: Option<String>,
     pub external_ref: Option<String>,
-    pub draft: OrderDraft,
+    /// Required for staff; a partner's own customer when absent.
+    pub customer_id: Option<Uuid>,
+    pub currency: Option<Currency>,
+    pub ship_to: Option<AddressDraft>,
+    pub contact: Option<ContactDraft>,
+    pub lines: Vec<LineDraft>,
+    pub requested_delivery_date: Option<NaiveDate>,
+    pub special_instructions: Option<String>,
+    pub invoice: Option<InvoiceRequirements>,
 }
 
 /// A change to an order; `None` keeps the current value.

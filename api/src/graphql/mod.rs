@@ -6,6 +6,7 @@ mod connection;
 mod customers;
 pub mod errors;
 pub mod http;
+mod orders;
 mod stock;
 mod warehouses;
 
@@ -27,6 +28,7 @@ pub struct Query(
     customers::CustomerQuery,
     warehouses::WarehouseQuery,
     stock::StockQuery,
+    orders::OrderQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -35,6 +37,7 @@ pub struct Mutation(
     customers::CustomerMutation,
     warehouses::WarehouseMutation,
     stock::StockMutation,
+    orders::OrderMutation,
 );
 
 pub type DingdanSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -151,6 +151,11 @@ fn title(code: &str, status: StatusCode) -> &'static str {
         "unsupported_media_type" => "Unsupported content type",
         "payload_too_large" => "The body is too large",
         "already_exists" => "It already exists",
+        "duplicate_external_ref" => "An order with this external reference exists",
+        "invalid_transition" => "Not possible in the current state",
+        "version_mismatch" => "The resource has changed",
+        "precondition_required" => "If-Match is required",
+        "idempotency_key_reused" => "The Idempotency-Key was used for another request",
         "internal" => "Internal error",
         "not_ready" => "Not ready",
         _ => status.canonical_reason().unwrap_or("Error"),
@@ -195,6 +200,11 @@ impl From<ServiceError> for ApiError {
                 let mut api = Self::new(StatusCode::CONFLICT, code, message.clone());
                 api.existing_id = existing_id;
                 api
+            }
+            ServiceError::Transition(_) => Self::new(StatusCode::CONFLICT, code, error.to_string()),
+            ServiceError::VersionMismatch { current, .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, code, error.to_string())
+                    .with_header(header::ETAG, &format!("\"{current}\""))
             }
             ServiceError::Internal(source) => {
                 let mut api = Self::new(

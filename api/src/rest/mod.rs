@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod customers;
 pub mod fallback;
 pub mod ops;
+pub mod orders;
 pub mod stock;
 pub mod warehouses;
 
@@ -37,7 +38,14 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(stock::receive)
         .service(stock::list_levels)
         .service(stock::totals)
-        .service(stock::list_movements);
+        .service(stock::list_movements)
+        .service(orders::create_order)
+        .service(orders::list_orders)
+        .service(orders::get_order)
+        .service(orders::update_order)
+        .service(orders::cancel_order)
+        .service(orders::timeline)
+        .service(orders::list_events);
 }
 
 /// Registers the operational routes at the root.
@@ -62,6 +70,8 @@ Amounts are decimal strings beside an ISO 4217 currency.",
         (name = "customers", description = "Customers: contacts, addresses, credit and terms"),
         (name = "warehouses", description = "Warehouses and their locations"),
         (name = "stock", description = "Stock receipts, levels per lot, and the stock ledger"),
+        (name = "orders", description = "Order intake: create, fix, read, list, cancel; the timeline"),
+        (name = "events", description = "The feed of published events"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     modifiers(&BearerAuth)
@@ -112,6 +122,7 @@ pub(crate) fn stored<T: Serialize>(
         status: 201,
         body: serde_json::to_string(body).unwrap_or_default(),
         location,
+        etag: None,
         resource_id: id,
     }
 }
@@ -130,6 +141,9 @@ pub(crate) fn respond<T>(outcome: Created<T>, render: Render<'_, T>) -> HttpResp
     builder.content_type("application/json");
     if let Some(location) = response.location {
         builder.insert_header((LOCATION, location));
+    }
+    if let Some(etag) = response.etag {
+        builder.insert_header((actix_web::http::header::ETAG, etag));
     }
     if replayed {
         builder.insert_header(("idempotent-replayed", "true"));

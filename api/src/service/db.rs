@@ -19,11 +19,27 @@ const MIGRATION_LOCK: i64 = 0x64_69_6e_67_64_61_6e;
 /// How long a SQLite writer waits for another process's write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A cheap-to-clone handle on the database.
+/// Business settings the services apply, fixed at start.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// Days between an order's goods being available and its delivery, added
+    /// to the longest lead time when promising a date.
+    pub handling_days: u32,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self { handling_days: 1 }
+    }
+}
+
+/// A cheap-to-clone handle on the database, with the service settings that
+/// travel with it.
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
     url: Arc<str>,
+    config: Arc<ServiceConfig>,
     /// On SQLite, one writer at a time per process: waiting on this queue is fair
     /// and cheap, where SQLite's busy handler polls with sleeps.
     sqlite_writer: Option<Arc<Mutex<()>>>,
@@ -72,8 +88,19 @@ impl Db {
         Ok(Self {
             conn,
             url: url.into(),
+            config: Arc::new(ServiceConfig::default()),
             sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
         })
+    }
+
+    /// The same handle applying `config`.
+    pub fn with_config(mut self, config: ServiceConfig) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
     }
 
     pub fn backend(&self) -> DatabaseBackend {

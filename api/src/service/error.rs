@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use crate::domain::actor::Forbidden;
+use crate::domain::order::IllegalTransition;
 use crate::domain::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,14 @@ pub enum ServiceError {
         message: String,
         existing_id: Option<Uuid>,
     },
+    /// The action is not legal in the resource's current state.
+    #[error(transparent)]
+    Transition(#[from] IllegalTransition),
+    /// The caller's version of the resource is not the current one.
+    #[error(
+        "the order has changed since version {expected}; it is at version {current}: read it again and retry"
+    )]
+    VersionMismatch { expected: i32, current: i32 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -44,6 +53,8 @@ impl ServiceError {
             ServiceError::Validation(_) => "validation_failed",
             ServiceError::Unprocessable { code, .. } => code,
             ServiceError::Conflict { code, .. } => code,
+            ServiceError::Transition(_) => "invalid_transition",
+            ServiceError::VersionMismatch { .. } => "version_mismatch",
             ServiceError::Internal(_) => "internal",
         }
     }

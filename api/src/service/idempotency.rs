@@ -31,6 +31,7 @@ pub struct StoredResponse {
     pub status: u16,
     pub body: String,
     pub location: Option<String>,
+    pub etag: Option<String>,
     pub resource_id: Option<Uuid>,
 }
 
@@ -127,6 +128,7 @@ async fn claim<C: ConnectionTrait>(
         response_status: Set(0),
         response_body: Set(String::new()),
         location: Set(None),
+        etag: Set(None),
         resource_id: Set(None),
         created_at: Set(at),
         expires_at: Set(at + Duration::hours(RETENTION_HOURS)),
@@ -168,6 +170,7 @@ async fn claim<C: ConnectionTrait>(
         status: u16::try_from(first.response_status).unwrap_or(200),
         body: first.response_body,
         location: first.location,
+        etag: first.etag,
         resource_id: first.resource_id,
     }))
 }
@@ -192,6 +195,7 @@ async fn complete<C: ConnectionTrait>(
             idempotency_key::Column::Location,
             Expr::val(response.location),
         )
+        .col_expr(idempotency_key::Column::Etag, Expr::val(response.etag))
         .col_expr(
             idempotency_key::Column::ResourceId,
             Expr::val(response.resource_id),

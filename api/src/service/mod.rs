@@ -8,12 +8,14 @@ pub mod catalog;
 pub mod customers;
 mod db;
 mod error;
+pub(crate) mod events;
 pub mod idempotency;
-mod page;
+pub mod orders;
+pub(crate) mod page;
 pub mod stock;
 pub mod warehouses;
 
-pub use db::{Db, redact};
+pub use db::{Db, ServiceConfig, redact};
 pub use error::{ServiceError, ServiceResult};
 
 use chrono::{DateTime, SubsecRound as _, Utc};

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod common;
 pub mod customers;
 pub mod decimal;
+pub mod orders;
 pub mod stock;
 pub mod warehouses;
 

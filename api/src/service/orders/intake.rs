@@ -1,0 +1,742 @@
+//! Order intake: create, fix and cancel. Every order is kept, complete or not;
+//! a complete one is numbered, priced and promised a date in the same
+//! transaction that stores it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike as _, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _,
+    ExprTrait as _, QueryFilter as _,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use dingdan_entity::{customer, order, order_line, order_number_counter, product};
+
+use super::{load_visible, to_domain};
+use crate::domain::actor::{Actor, Permission};
+use crate::domain::customer::CustomerStatus;
+use crate::domain::event::EventType;
+use crate::domain::intake::{self, LineFacts, Pricing, ProductFacts};
+use crate::domain::money::Currency;
+use crate::domain::order::{
+    AddressDraft, ContactDraft, Finding, NewOrder, Order, OrderAction, OrderDraft, OrderPatch,
+    OrderStatus,
+};
+use crate::domain::validation::{Parse, required_text};
+use crate::service::error::{corrupt, is_unique_violation};
+use crate::service::events::{Subject, record};
+use crate::service::idempotency::{Created, Idempotency};
+use crate::service::{Db, ServiceError, ServiceResult, now};
+
+/// What intake concluded about an order's data.
+struct Assessment {
+    findings: Vec<Finding>,
+    pricing: Pricing,
+    product_ids: Vec<Option<Uuid>>,
+    longest_lead_days: u32,
+}
+
+/// Looks up the products of `draft` and runs the completeness check and
+/// pricing over them.
+async fn assess<C: ConnectionTrait>(
+    conn: &C,
+    draft: &OrderDraft,
+    customer_currency: Currency,
+) -> ServiceResult<Assessment> {
+    let mut skus: Vec<&str> = draft.lines.iter().map(|l| l.sku.as_str()).collect();
+    skus.sort_unstable();
+    skus.dedup();
+    let rows = if skus.is_empty() {
+        Vec::new()
+    } else {
+        product::Entity::find()
+            .filter(product::Column::Sku.is_in(skus))
+            .all(conn)
+            .await?
+    };
+    let mut facts: HashMap<String, (ProductFacts, Option<Decimal>)> = HashMap::new();
+    for row in rows {
+        let currency = Currency::parse(&row.currency)
+            .ok_or_else(|| corrupt("product currency", &row.currency))?;
+        // The list price is usable only in the order's own currency, and a
+        // zero list price means "price on request".
+        let list_price =
+            (currency == draft.currency && !row.list_price.0.is_zero()).then_some(row.list_price.0);
+        let product = ProductFacts {
+            id: row.id,
+            sku: row.sku.clone(),
+            active: row.active,
+            lead_time_days: u32::try_from(row.lead_time_days).unwrap_or(0),
+            tax_rate: row.tax_rate.0,
+        };
+        facts.insert(row.sku, (product, list_price));
+    }
+    let line_facts: Vec<LineFacts<'_>> = draft
+        .lines
+        .iter()
+        .map(|line| match facts.get(&line.sku) {
+            Some((product, list_price)) => LineFacts {
+                product: Some(product),
+                derived_price: *list_price,
+                discount: Decimal::ZERO,
+            },
+            None => LineFacts::default(),
+        })
+        .collect();
+    Ok(Assessment {
+        findings: intake::check(draft, &line_facts, customer_currency),
+        pricing: intake::price(draft, &line_facts),
+        product_ids: line_facts.iter().map(|f| f.product.map(|p| p.id)).collect(),
+        longest_lead_days: line_facts
+            .iter()
+            .filter_map(|f| f.product.map(|p| p.lead_time_days))
+            .max()
+            .unwrap_or(0),
+    })
+}
+
+/// The customer an order is for, if the actor may order for it.
+async fn ordering_customer<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    customer_id: Option<Uuid>,
+) -> ServiceResult<customer::Model> {
+    let Some(id) = customer_id.or(actor.customer_id) else {
+        return Err(ServiceError::invalid(
+            "customer_id",
+            "required",
+            "name the customer the order is for",
+        ));
+    };
+    let unknown = || {
+        ServiceError::invalid(
+            "customer_id",
+            "unknown_customer",
+            format!("no customer with id {id}"),
+        )
+    };
+    // A partner orders only for its own customer; another is reported exactly
+    // as one that does not exist.
+    if !actor.may_see_customer(id) {
+        return Err(unknown());
+    }
+    let customer = customer::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(unknown)?;
+    if customer.status == CustomerStatus::Inactive.as_str() {
+        return Err(ServiceError::invalid(
+            "customer_id",
+            "inactive_customer",
+            format!("customer {} takes no new orders", customer.code),
+        ));
+    }
+    Ok(customer)
+}
+
+/// Places an order. A complete order is confirmed at once; an incomplete one
+/// is kept in `pending_info` with its findings.
+pub async fn create_order(
+    db: &Db,
+    actor: &Actor,
+    input: impl Parse<NewOrder>,
+    idempotency: Idempotency<'_, Order>,
+) -> ServiceResult<Created<Order>> {
+    actor.require(Permission::OrderCreate)?;
+    let input = input.parse()?;
+    let source_account = input
+        .source_account
+        .clone()
+        .or_else(|| actor.customer_id.map(|c| c.to_string()))
+        .unwrap_or_default();
+
+    let txn = db.write().await?;
+    if let Some(replay) = idempotency.claim(&*txn, actor).await? {
+        return Ok(Created::Replay(replay));
+    }
+    let customer = ordering_customer(&*txn, actor, input.customer_id).await?;
+    if let Some(external_ref) = &input.external_ref
+        && let Some(existing) =
+            find_by_external_ref(&*txn, input.channel.as_str(), &source_account, external_ref)
+                .await?
+    {
+        return Err(duplicate_external_ref(external_ref, existing));
+    }
+    let customer_currency = Currency::parse(&customer.currency)
+        .ok_or_else(|| corrupt("customer currency", &customer.currency))?;
+    let draft = OrderDraft {
+        customer_id: customer.id,
+        currency: input.currency.unwrap_or(customer_currency),
+        ship_to: match input.ship_to {
+            Some(ship_to) => ship_to,
+            None => default_address(&customer)?,
+        },
+        contact: match input.contact {
+            Some(contact) => contact,
+            None => default_contact(&customer)?,
+        },
+        lines: input.lines,
+        requested_delivery_date: input.requested_delivery_date,
+        special_instructions: input.special_instructions,
+        invoice: input.invoice,
+    };
+    let assessment = assess(&*txn, &draft, customer_currency).await?;
+    let at = now();
+    let complete = assessment.findings.is_empty();
+    let status = if complete {
+        OrderStatus::PendingInfo.apply(OrderAction::Confirm)?
+    } else {
+        OrderStatus::PendingInfo
+    };
+    let promised = complete.then(|| promise(db, &draft, &assessment, at));
+    let id = Uuid::now_v7();
+    let row = order::ActiveModel {
+        id: Set(id),
+        number: Set(None),
+        status: Set(status.as_str().to_owned()),
+        channel: Set(input.channel.as_str().to_owned()),
+        source_account: Set(source_account),
+        external_ref: Set(input.external_ref.clone()),
+        customer_id: Set(customer.id),
+        currency: Set(draft.currency.code().to_owned()),
+        ship_to: Set(to_json(&draft.ship_to)?),
+        contact: Set(to_json(&draft.contact)?),
+        requested_delivery_date: Set(draft.requested_delivery_date),
+        promised_delivery_date: Set(promised),
+        special_instructions: Set(draft.special_instructions.clone()),
+        invoice: Set(draft.invoice.as_ref().map(to_json).transpose()?),
+        subtotal: Set(assessment.pricing.subtotal.into()),
+        discount_total: Set(assessment.pricing.discount_total.into()),
+        tax_total: Set(assessment.pricing.tax_total.into()),
+        total: Set(assessment.pricing.total.into()),
+        findings: Set(to_json(&assessment.findings)?),
+        version: Set(1),
+        created_by: Set(actor.sub.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+        confirmed_at: Set(complete.then_some(at)),
+        cancelled_at: Set(None),
+        cancel_reason: Set(None),
+    };
+    let mut row = match row.insert(&*txn).await {
+        Ok(row) => row,
+        // A concurrent create with the same external reference won the race.
+        Err(error) if is_unique_violation(&error) && input.external_ref.is_some() => {
+            drop(txn);
+            let external_ref = input.external_ref.unwrap_or_default();
+            let source_account = input
+                .source_account
+                .or_else(|| actor.customer_id.map(|c| c.to_string()));
+            let existing = find_by_external_ref(
+                db.read(),
+                input.channel.as_str(),
+                source_account.as_deref().unwrap_or_default(),
+                &external_ref,
+            )
+            .await?;
+            return Err(match existing {
+                Some(existing) => duplicate_external_ref(&external_ref, existing),
+                None => error.into(),
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    insert_lines(&*txn, id, &draft, &assessment).await?;
+    let subject_of = |row: &order::Model| Subject {
+        kind: "order",
+        id: row.id,
+        version: row.version,
+        customer_id: Some(row.customer_id),
+        channel: Some(input.channel.as_str()),
+    };
+    record(
+        &*txn,
+        &subject_of(&row),
+        actor,
+        EventType::OrderCreated,
+        json!({
+            "channel": input.channel.as_str(),
+            "external_ref": row.external_ref,
+            "lines": draft.lines.len(),
+            "status": row.status,
+        }),
+        at,
+    )
+    .await?;
+    if complete {
+        // Numbered last, so the counter row is locked for as short a time as
+        // possible; the number is gap-free because a rollback undoes it.
+        let number = next_number(&*txn, at).await?;
+        order::Entity::update_many()
+            .col_expr(order::Column::Number, Expr::val(number.clone()))
+            .filter(order::Column::Id.eq(id))
+            .exec(&*txn)
+            .await?;
+        row.number = Some(number);
+        let order = to_domain(row.clone(), super::lines_of(&*txn, &[id]).await?)?;
+        record(
+            &*txn,
+            &subject_of(&row),
+            actor,
+            EventType::OrderConfirmed,
+            confirmed_data(&order),
+            at,
+        )
+        .await?;
+        idempotency.complete(&*txn, actor, &order).await?;
+        txn.commit().await?;
+        return Ok(Created::New(order));
+    }
+    let order = to_domain(row.clone(), super::lines_of(&*txn, &[id]).await?)?;
+    record(
+        &*txn,
+        &subject_of(&row),
+        actor,
+        EventType::OrderInfoRequested,
+        info_requested_data(&order),
+        at,
+    )
+    .await?;
+    idempotency.complete(&*txn, actor, &order).await?;
+    txn.commit().await?;
+    Ok(Created::New(order))
+}
+
+/// Changes an order's data while it may still change (`pending_info`,
+/// `confirmed`, `in_review`), at the version the caller last read. The
+/// completeness check runs again: supplying what was missing confirms the
+/// order; removing something it needs sends it back to `pending_info`.
+pub async fn update_order(
+    db: &Db,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    patch: impl Parse<OrderPatch>,
+) -> ServiceResult<Order> {
+    actor.require(Permission::OrderUpdate)?;
+    let patch = patch.parse()?;
+    let txn = db.write().await?;
+    let current = load_visible(&*txn, actor, id).await?;
+    current.status.apply(OrderAction::Edit)?;
+    check_version(&current, expected_version)?;
+
+    let old = current.draft();
+    let mut draft = old.clone();
+    patch.apply(&mut draft);
+    let changes = diff(&old, &draft)?;
+    if changes.is_empty() {
+        return Ok(current);
+    }
+    let customer = customer::Entity::find_by_id(current.customer_id)
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| corrupt("order customer", current.customer_id))?;
+    let customer_currency = Currency::parse(&customer.currency)
+        .ok_or_else(|| corrupt("customer currency", &customer.currency))?;
+    let assessment = assess(&*txn, &draft, customer_currency).await?;
+    let at = now();
+    let complete = assessment.findings.is_empty();
+    let status = if complete {
+        match current.status {
+            OrderStatus::PendingInfo => current.status.apply(OrderAction::Confirm)?,
+            other => other,
+        }
+    } else {
+        current.status.apply(OrderAction::RequestInfo)?
+    };
+    let confirming = status == OrderStatus::Confirmed && current.status == OrderStatus::PendingInfo;
+    let number = match (&current.number, confirming) {
+        (Some(number), _) => Some(number.clone()),
+        (None, true) => Some(next_number(&*txn, at).await?),
+        (None, false) => None,
+    };
+    let promised = if complete {
+        Some(promise(db, &draft, &assessment, at))
+    } else {
+        current.promised_delivery_date
+    };
+    let version = current.version + 1;
+    // Conditional on the version read: a concurrent change makes this match nothing.
+    let updated = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::val(status.as_str()))
+        .col_expr(order::Column::Number, Expr::val(number.clone()))
+        .col_expr(order::Column::Currency, Expr::val(draft.currency.code()))
+        .col_expr(order::Column::ShipTo, Expr::val(to_json(&draft.ship_to)?))
+        .col_expr(order::Column::Contact, Expr::val(to_json(&draft.contact)?))
+        .col_expr(
+            order::Column::RequestedDeliveryDate,
+            Expr::val(draft.requested_delivery_date),
+        )
+        .col_expr(order::Column::PromisedDeliveryDate, Expr::val(promised))
+        .col_expr(
+            order::Column::SpecialInstructions,
+            Expr::val(draft.special_instructions.clone()),
+        )
+        .col_expr(
+            order::Column::Invoice,
+            Expr::val(draft.invoice.as_ref().map(to_json).transpose()?),
+        )
+        .col_expr(
+            order::Column::Subtotal,
+            Expr::val(assessment.pricing.subtotal.to_string()),
+        )
+        .col_expr(
+            order::Column::DiscountTotal,
+            Expr::val(assessment.pricing.discount_total.to_string()),
+        )
+        .col_expr(
+            order::Column::TaxTotal,
+            Expr::val(assessment.pricing.tax_total.to_string()),
+        )
+        .col_expr(
+            order::Column::Total,
+            Expr::val(assessment.pricing.total.to_string()),
+        )
+        .col_expr(
+            order::Column::Findings,
+            Expr::val(to_json(&assessment.findings)?),
+        )
+        .col_expr(order::Column::Version, Expr::val(version))
+        .col_expr(order::Column::UpdatedAt, Expr::val(at))
+        .col_expr(
+            order::Column::ConfirmedAt,
+            Expr::val(current.confirmed_at.or(confirming.then_some(at))),
+        )
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Version.eq(current.version))
+        .exec(&*txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        let now_at = order::Entity::find_by_id(id)
+            .one(&*txn)
+            .await?
+            .map_or(current.version, |o| o.version);
+        return Err(ServiceError::VersionMismatch {
+            expected: current.version,
+            current: now_at,
+        });
+    }
+    order_line::Entity::delete_many()
+        .filter(order_line::Column::OrderId.eq(id))
+        .exec(&*txn)
+        .await?;
+    insert_lines(&*txn, id, &draft, &assessment).await?;
+    let order = load_visible(&*txn, actor, id).await?;
+    let subject = Subject {
+        kind: "order",
+        id,
+        version,
+        customer_id: Some(order.customer_id),
+        channel: Some(order.channel.as_str()),
+    };
+    record(
+        &*txn,
+        &subject,
+        actor,
+        EventType::OrderUpdated,
+        json!({ "changes": changes }),
+        at,
+    )
+    .await?;
+    if confirming {
+        record(
+            &*txn,
+            &subject,
+            actor,
+            EventType::OrderConfirmed,
+            confirmed_data(&order),
+            at,
+        )
+        .await?;
+    } else if !complete {
+        record(
+            &*txn,
+            &subject,
+            actor,
+            EventType::OrderInfoRequested,
+            info_requested_data(&order),
+            at,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(order)
+}
+
+/// Cancels an order that has not shipped, with a reason.
+pub async fn cancel_order(
+    db: &Db,
+    actor: &Actor,
+    id: Uuid,
+    expected_version: Option<i32>,
+    reason: &str,
+) -> ServiceResult<Order> {
+    actor.require(Permission::OrderCancel)?;
+    let reason =
+        required_text("reason", reason, 500).map_err(|e| ServiceError::Validation(vec![e]))?;
+    let txn = db.write().await?;
+    let current = load_visible(&*txn, actor, id).await?;
+    let status = current.status.apply(OrderAction::Cancel)?;
+    check_version(&current, expected_version)?;
+    let at = now();
+    let version = current.version + 1;
+    let updated = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::val(status.as_str()))
+        .col_expr(order::Column::CancelledAt, Expr::val(at))
+        .col_expr(order::Column::CancelReason, Expr::val(reason.clone()))
+        .col_expr(order::Column::Version, Expr::val(version))
+        .col_expr(order::Column::UpdatedAt, Expr::val(at))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Version.eq(current.version))
+        .exec(&*txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(ServiceError::VersionMismatch {
+            expected: current.version,
+            current: current.version + 1,
+        });
+    }
+    let subject = Subject {
+        kind: "order",
+        id,
+        version,
+        customer_id: Some(current.customer_id),
+        channel: Some(current.channel.as_str()),
+    };
+    record(
+        &*txn,
+        &subject,
+        actor,
+        EventType::OrderCancelled,
+        json!({"number": current.number, "reason": reason, "previous_status": current.status.as_str()}),
+        at,
+    )
+    .await?;
+    let order = load_visible(&*txn, actor, id).await?;
+    txn.commit().await?;
+    Ok(order)
+}
+
+fn check_version(order: &Order, expected: Option<i32>) -> ServiceResult<()> {
+    match expected {
+        Some(expected) if expected != order.version => Err(ServiceError::VersionMismatch {
+            expected,
+            current: order.version,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn promise(
+    db: &Db,
+    draft: &OrderDraft,
+    assessment: &Assessment,
+    at: DateTime<Utc>,
+) -> chrono::NaiveDate {
+    intake::promise(
+        draft.requested_delivery_date,
+        at.date_naive(),
+        assessment.longest_lead_days,
+        db.config().handling_days,
+    )
+}
+
+/// The next order number of `at`'s year: `SO-2026-000123`. The counter row
+/// is locked until the transaction ends, so numbers are gap-free and unique.
+async fn next_number<C: ConnectionTrait>(conn: &C, at: DateTime<Utc>) -> ServiceResult<String> {
+    let year = at.year();
+    order_number_counter::Entity::insert(order_number_counter::ActiveModel {
+        year: Set(year),
+        last: Set(0),
+    })
+    .on_conflict(
+        OnConflict::column(order_number_counter::Column::Year)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    let mut bump = Query::update();
+    bump.table(order_number_counter::Entity)
+        .value(
+            order_number_counter::Column::Last,
+            Expr::col(order_number_counter::Column::Last).add(1),
+        )
+        .and_where(Expr::col(order_number_counter::Column::Year).eq(year))
+        .returning_col(order_number_counter::Column::Last);
+    let row = conn.query_one(&bump).await?.ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!(
+            "the order number counter of {year} is missing"
+        ))
+    })?;
+    let last: i64 = row.try_get_by_index(0)?;
+    Ok(format!("SO-{year}-{last:06}"))
+}
+
+async fn find_by_external_ref<C: ConnectionTrait>(
+    conn: &C,
+    channel: &str,
+    source_account: &str,
+    external_ref: &str,
+) -> ServiceResult<Option<Uuid>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::Channel.eq(channel))
+        .filter(order::Column::SourceAccount.eq(source_account))
+        .filter(order::Column::ExternalRef.eq(external_ref))
+        .one(conn)
+        .await?
+        .map(|o| o.id))
+}
+
+fn duplicate_external_ref(external_ref: &str, existing: Uuid) -> ServiceError {
+    ServiceError::conflict(
+        "duplicate_external_ref",
+        format!(
+            "an order with external_ref {external_ref:?} already exists for this channel and account"
+        ),
+        Some(existing),
+    )
+}
+
+async fn insert_lines<C: ConnectionTrait>(
+    conn: &C,
+    order_id: Uuid,
+    draft: &OrderDraft,
+    assessment: &Assessment,
+) -> ServiceResult<()> {
+    let rows: Vec<order_line::ActiveModel> = draft
+        .lines
+        .iter()
+        .zip(&assessment.pricing.lines)
+        .zip(&assessment.product_ids)
+        .enumerate()
+        .map(|(i, ((line, price), product_id))| order_line::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(order_id),
+            line_no: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+            sku: Set(line.sku.clone()),
+            product_id: Set(*product_id),
+            quantity: Set(line.quantity),
+            unit_price: Set(price.unit_price.map(Into::into)),
+            subtotal: Set(price.subtotal.into()),
+            discount: Set(price.discount.into()),
+            tax_rate: Set(price.tax_rate.into()),
+            tax: Set(price.tax.into()),
+            total: Set(price.total.into()),
+            custom_spec: Set(line.custom_spec.clone()),
+        })
+        .collect();
+    if !rows.is_empty() {
+        order_line::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn default_address(customer: &customer::Model) -> ServiceResult<AddressDraft> {
+    let addresses: Vec<crate::domain::address::Address> =
+        serde_json::from_value(customer.addresses.clone())
+            .map_err(|_| corrupt("customer addresses", customer.addresses.to_string()))?;
+    Ok(addresses
+        .into_iter()
+        .next()
+        .map(AddressDraft::from)
+        .unwrap_or_default())
+}
+
+fn default_contact(customer: &customer::Model) -> ServiceResult<ContactDraft> {
+    let contacts: Vec<crate::domain::address::Contact> =
+        serde_json::from_value(customer.contacts.clone())
+            .map_err(|_| corrupt("customer contacts", customer.contacts.to_string()))?;
+    Ok(contacts
+        .into_iter()
+        .next()
+        .map(|c| ContactDraft {
+            name: Some(c.name),
+            phone: c.phone,
+            email: c.email,
+        })
+        .unwrap_or_default())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<Value> {
+    serde_json::to_value(value).map_err(|e| ServiceError::Internal(e.into()))
+}
+
+/// What changed between two versions of an order's data, field by field.
+fn diff(old: &OrderDraft, new: &OrderDraft) -> ServiceResult<serde_json::Map<String, Value>> {
+    let lines = |draft: &OrderDraft| -> Value {
+        draft
+            .lines
+            .iter()
+            .map(|l| json!({"sku": l.sku, "quantity": l.quantity, "unit_price": l.unit_price.map(|p| p.to_string()), "custom_spec": l.custom_spec}))
+            .collect()
+    };
+    let pairs = [
+        (
+            "currency",
+            json!(old.currency.code()),
+            json!(new.currency.code()),
+        ),
+        ("ship_to", to_json(&old.ship_to)?, to_json(&new.ship_to)?),
+        ("contact", to_json(&old.contact)?, to_json(&new.contact)?),
+        ("lines", lines(old), lines(new)),
+        (
+            "requested_delivery_date",
+            json!(old.requested_delivery_date),
+            json!(new.requested_delivery_date),
+        ),
+        (
+            "special_instructions",
+            json!(old.special_instructions),
+            json!(new.special_instructions),
+        ),
+        ("invoice", to_json(&old.invoice)?, to_json(&new.invoice)?),
+    ];
+    Ok(pairs
+        .into_iter()
+        .filter(|(_, from, to)| from != to)
+        .map(|(field, from, to)| (field.to_owned(), json!({"from": from, "to": to})))
+        .collect())
+}
+
+/// The payload of `order.confirmed`: what a customer's confirmation shows.
+fn confirmed_data(order: &Order) -> Value {
+    json!({
+        "number": order.number,
+        "customer_id": order.customer_id,
+        "currency": order.currency.code(),
+        "lines": order.lines.iter().map(|l| json!({
+            "line_no": l.line_no,
+            "sku": l.sku,
+            "quantity": l.quantity,
+            "unit_price": l.unit_price.map(|p| p.to_string()),
+            "discount": l.discount.to_string(),
+            "tax": l.tax.to_string(),
+            "total": l.total.to_string(),
+        })).collect::<Vec<_>>(),
+        "subtotal": order.subtotal.to_string(),
+        "discount_total": order.discount_total.to_string(),
+        "tax_total": order.tax_total.to_string(),
+        "total": order.total.to_string(),
+        "requested_delivery_date": order.requested_delivery_date,
+        "promised_delivery_date": order.promised_delivery_date,
+        "contact": order.contact,
+    })
+}
+
+/// The payload of `order.info_requested`: what is missing, and whom to ask.
+fn info_requested_data(order: &Order) -> Value {
+    json!({
+        "number": order.number,
+        "customer_id": order.customer_id,
+        "findings": order.findings,
+        "contact": order.contact,
+        "external_ref": order.external_ref,
+    })
+}

@@ -1,0 +1,118 @@
+//! Orders: intake (create, fix, cancel) and reading them back.
+//!
+//! Every change bumps the order's `version` with a conditional update, so two
+//! writers cannot both change the same version, and records its timeline entry
+//! (and outbox event) in the same transaction.
+
+mod intake;
+mod read;
+
+pub use intake::{cancel_order, create_order, update_order};
+pub use read::PublishedEvent;
+pub use read::{get_order, get_order_by_number, list_events, list_orders, timeline};
+
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+};
+use uuid::Uuid;
+
+use dingdan_entity::{order, order_line};
+
+use super::error::corrupt;
+use super::{ServiceError, ServiceResult};
+use crate::domain::actor::Actor;
+use crate::domain::money::Currency;
+use crate::domain::order::{Channel, Order, OrderLine, OrderStatus};
+
+/// Loads an order the actor may see, or reports it missing.
+pub(crate) async fn load_visible<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<Order> {
+    let row = order::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .filter(|row| actor.may_see_customer(row.customer_id))
+        .ok_or_else(|| ServiceError::not_found("order", id))?;
+    let lines = lines_of(conn, &[row.id]).await?;
+    to_domain(row, lines)
+}
+
+/// The lines of some orders, in order.
+pub(crate) async fn lines_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> ServiceResult<Vec<order_line::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(ids.iter().copied()))
+        .order_by_asc(order_line::Column::OrderId)
+        .order_by_asc(order_line::Column::LineNo)
+        .all(conn)
+        .await?)
+}
+
+pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> ServiceResult<Order> {
+    let json = |what: &str, value: &serde_json::Value| corrupt(what, value.to_string());
+    Ok(Order {
+        status: OrderStatus::parse(&row.status)
+            .ok_or_else(|| corrupt("order status", &row.status))?,
+        channel: Channel::parse(&row.channel)
+            .ok_or_else(|| corrupt("order channel", &row.channel))?,
+        currency: Currency::parse(&row.currency)
+            .ok_or_else(|| corrupt("order currency", &row.currency))?,
+        ship_to: serde_json::from_value(row.ship_to.clone())
+            .map_err(|_| json("ship_to", &row.ship_to))?,
+        contact: serde_json::from_value(row.contact.clone())
+            .map_err(|_| json("contact", &row.contact))?,
+        invoice: match &row.invoice {
+            Some(value) => {
+                Some(serde_json::from_value(value.clone()).map_err(|_| json("invoice", value))?)
+            }
+            None => None,
+        },
+        findings: serde_json::from_value(row.findings.clone())
+            .map_err(|_| json("findings", &row.findings))?,
+        lines: lines
+            .into_iter()
+            .map(|line| {
+                Ok(OrderLine {
+                    id: line.id,
+                    line_no: u32::try_from(line.line_no)
+                        .map_err(|_| corrupt("line number", line.line_no))?,
+                    sku: line.sku,
+                    product_id: line.product_id,
+                    quantity: line.quantity,
+                    unit_price: line.unit_price.map(|p| p.0),
+                    subtotal: line.subtotal.0,
+                    discount: line.discount.0,
+                    tax_rate: line.tax_rate.0,
+                    tax: line.tax.0,
+                    total: line.total.0,
+                    custom_spec: line.custom_spec,
+                })
+            })
+            .collect::<ServiceResult<_>>()?,
+        id: row.id,
+        number: row.number,
+        source_account: (!row.source_account.is_empty()).then_some(row.source_account),
+        external_ref: row.external_ref,
+        customer_id: row.customer_id,
+        subtotal: row.subtotal.0,
+        discount_total: row.discount_total.0,
+        tax_total: row.tax_total.0,
+        total: row.total.0,
+        requested_delivery_date: row.requested_delivery_date,
+        promised_delivery_date: row.promised_delivery_date,
+        special_instructions: row.special_instructions,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        confirmed_at: row.confirmed_at,
+        cancelled_at: row.cancelled_at,
+        cancel_reason: row.cancel_reason,
+    })
+}
