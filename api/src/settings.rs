@@ -28,6 +28,8 @@ pub struct Settings {
     pub log_json: bool,
     /// Days added to the longest lead time when promising a delivery date.
     pub handling_days: u32,
+    /// The business's offset from UTC (`+08:00` for China).
+    pub utc_offset: chrono::FixedOffset,
 }
 
 #[derive(Clone)]
@@ -164,8 +166,16 @@ impl Settings {
             }
         };
         let handling_days = number(&get, "DINGDAN_HANDLING_DAYS", 1, 0..=365)?;
+        let offset_text = get("DINGDAN_UTC_OFFSET").unwrap_or_else(|| "+00:00".to_owned());
+        let utc_offset: chrono::FixedOffset = offset_text.parse().map_err(|_| {
+            invalid(
+                "DINGDAN_UTC_OFFSET",
+                format!("{offset_text:?} is not an offset like +08:00"),
+            )
+        })?;
         Ok(Self {
             handling_days,
+            utc_offset,
             database_url,
             bind,
             jwt,

@@ -40,6 +40,7 @@ impl Application {
             .await?
             .with_config(ServiceConfig {
                 handling_days: settings.handling_days,
+                utc_offset: settings.utc_offset,
             });
         db.migrate().await?;
         Self::with_db(settings, db)

@@ -20,6 +20,9 @@ pub struct Model {
     pub price_tier: String,
     pub status: String,
     pub allow_partial_shipment: bool,
+    /// Payment methods the customer may use; empty for any.
+    pub payment_methods: Json,
+    pub requires_invoice: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -34,6 +34,12 @@ pub struct Model {
     pub confirmed_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
     pub cancel_reason: Option<String>,
+    pub payment_method: Option<String>,
+    /// The promotions applied at intake, with their discounts and reasons.
+    pub promotions: Json,
+    /// Incremented each time the order enters review.
+    pub review_round: i32,
+    pub approved_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,9 @@ pub struct Model {
     pub product_id: Option<Uuid>,
     pub quantity: i64,
     pub unit_price: Option<DecimalText>,
+    /// `given` when the order sent the unit price; otherwise where it was
+    /// derived from (`customer_price_list`, `tier_price_list`, `list_price`).
+    pub price_source: String,
     pub subtotal: DecimalText,
     pub discount: DecimalText,
     pub tax_rate: DecimalText,

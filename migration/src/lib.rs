@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_master_data;
 mod m20261127_000002_orders;
 mod m20261127_000003_append_only;
+mod m20261127_000004_review;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_master_data::Migration),
             Box::new(m20261127_000002_orders::Migration),
             Box::new(m20261127_000003_append_only::Migration),
+            Box::new(m20261127_000004_review::Migration),
         ]
     }
 }

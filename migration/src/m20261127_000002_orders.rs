@@ -201,7 +201,6 @@ impl MigrationTrait for Migration {
                     .col(integer("response_status"))
                     .col(text("response_body"))
                     .col(string_null("location"))
-                    .col(string_null("etag"))
                     .col(uuid_null("resource_id"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("expires_at"))

@@ -11,6 +11,8 @@ mod graphql;
 mod idempotency;
 mod operations;
 mod orders;
+mod pricing;
+mod reviews;
 mod schema_files;
 mod stock;
 mod warehouses;

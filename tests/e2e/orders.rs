@@ -8,9 +8,12 @@ use dingdan_tests::{TestApp, address, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// A customer, two products (one taxed at 13 %) and a complete order body.
+/// A customer, two products (one taxed at 13 %) in stock, and a complete
+/// order body: with the default review policy such an order is approved at once.
 async fn setup(app: &TestApp) -> (String, Value) {
-    let customer = app.create_customer("C-ORD", json!({})).await;
+    let customer = app
+        .create_customer("C-ORD", json!({"credit_limit": "100000000.00"}))
+        .await;
     app.create_product(
         "TEA-001",
         json!({"list_price": "88.00", "tax_rate": "0.13", "lead_time_days": 2}),
@@ -18,6 +21,14 @@ async fn setup(app: &TestApp) -> (String, Value) {
     .await;
     app.create_product("CUP-1", json!({"list_price": "12.50"}))
         .await;
+    let warehouse = app.create_warehouse("WH-ORD", json!({})).await;
+    let wh = warehouse["id"].as_str().unwrap();
+    app.receive(wh, "TEA-001", 100_000, json!({}))
+        .await
+        .expect(201);
+    app.receive(wh, "CUP-1", 100_000, json!({}))
+        .await
+        .expect(201);
     let id = customer["id"].as_str().unwrap().to_owned();
     let body = json!({
         "channel": "web", "external_ref": "WEB-77812", "customer_id": id, "currency": "CNY",
@@ -31,12 +42,26 @@ async fn setup(app: &TestApp) -> (String, Value) {
     (id, body)
 }
 
+/// Keeps orders in review (the final stage waits for a person), so their
+/// data can still change.
+async fn hold_in_review(app: &TestApp) {
+    app.send(
+        Method::PUT,
+        "/api/v1/review-policy",
+        Some(&app.admin()),
+        Some(&json!({"stages": {"sales": {"auto_approve": true}, "finance": {"auto_approve": true},
+                                "inventory": {"auto_approve": true}, "final": {"auto_approve": false}}})),
+    )
+    .await
+    .expect(200);
+}
+
 fn year() -> i32 {
     chrono::Datelike::year(&chrono::Utc::now())
 }
 
 #[tokio::test]
-async fn a_complete_order_is_confirmed_numbered_priced_and_promised() {
+async fn a_complete_order_is_confirmed_numbered_priced_promised_and_approved() {
     let app = spawn_app().await;
     let (customer_id, body) = setup(&app).await;
     let reply = app
@@ -49,14 +74,16 @@ async fn a_complete_order_is_confirmed_numbered_priced_and_promised() {
         reply.header("location"),
         Some(format!("/api/v1/orders/{id}").as_str())
     );
-    assert_eq!(reply.header("etag"), Some("\"1\""));
-    assert_eq!(order["status"], "confirmed");
+    // Created (1), in review (2), approved (3): every step is a version.
+    assert_eq!(reply.header("etag"), Some("\"3\""));
+    assert_eq!(order["status"], "approved");
+    assert!(order["approved_at"].is_string());
     assert_eq!(order["number"], format!("SO-{}-000001", year()));
     assert_eq!(order["customer_id"], customer_id);
     assert_eq!(order["channel"], "web");
     assert_eq!(order["external_ref"], "WEB-77812");
     assert_eq!(order["findings"], json!([]));
-    assert_eq!(order["version"], 1);
+    assert_eq!(order["version"], 3);
     // 2 × 88.00 = 176.00, tax 13 % = 22.88; 3 × 12.50 (list price) = 37.50, no tax.
     let lines = order["lines"].as_array().unwrap();
     assert_eq!(
@@ -100,7 +127,21 @@ async fn a_complete_order_is_confirmed_numbered_priced_and_promised() {
         .await
         .expect(200);
     assert_eq!(read.body, reply.body);
-    assert_eq!(read.header("etag"), Some("\"1\""));
+    assert_eq!(read.header("etag"), Some("\"3\""));
+    let events = app
+        .get(&format!("/api/v1/events?resource_id={id}"), &app.admin())
+        .await
+        .expect(200);
+    let types: Vec<&str> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["order.created", "order.confirmed", "order.approved"]
+    );
 }
 
 #[tokio::test]
@@ -116,7 +157,7 @@ async fn every_channel_is_accepted_and_numbers_follow_each_other() {
             .await
             .expect(201);
         assert_eq!(reply.body["channel"], channel);
-        assert_eq!(reply.body["status"], "confirmed");
+        assert_eq!(reply.body["status"], "approved");
         numbers.push(reply.body["number"].as_str().unwrap().to_owned());
     }
     let expected: Vec<String> = (1..=7).map(|n| format!("SO-{}-{n:06}", year())).collect();
@@ -163,6 +204,15 @@ async fn an_incomplete_order_is_kept_with_findings_until_fixed() {
     let (_, mut body) = setup(&app).await;
     app.create_product("FREE-1", json!({"list_price": "0"}))
         .await;
+    let warehouses = app
+        .get("/api/v1/warehouses", &app.admin())
+        .await
+        .expect(200);
+    let wh = warehouses.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.receive(&wh, "FREE-1", 10, json!({})).await.expect(201);
     body["currency"] = json!("USD");
     body["ship_to"] =
         json!({"name": "Li Wei", "line1": "88 Century Ave", "city": "Shanghai", "country": "CN"});
@@ -214,12 +264,13 @@ async fn an_incomplete_order_is_kept_with_findings_until_fixed() {
         .get(&format!("/api/v1/events?resource_id={id}"), &app.admin())
         .await
         .expect(200);
-    assert_eq!(events.body["items"][0]["type"], "order.info_requested");
+    assert_eq!(events.body["items"][0]["type"], "order.created");
+    assert_eq!(events.body["items"][1]["type"], "order.info_requested");
     assert_eq!(
-        events.body["items"][0]["data"]["findings"],
+        events.body["items"][1]["data"]["findings"],
         order["findings"]
     );
-    assert_eq!(events.body["items"][0]["resource"]["version"], 1);
+    assert_eq!(events.body["items"][1]["resource"]["version"], 1);
 
     // Supplying the missing data confirms it.
     let fixed = app
@@ -245,11 +296,12 @@ async fn an_incomplete_order_is_kept_with_findings_until_fixed() {
         "lines": [{"sku": "TEA-001", "quantity": 1, "unit_price": "88.00"}, {"sku": "FREE-1", "quantity": 1, "unit_price": "3.00"}]
     });
     let reply = patch_order(&app, id, "\"1\"", &patch).await.expect(200);
-    assert_eq!(reply.body["status"], "confirmed");
+    // Confirmed (2), in review (3), approved (4) in one go.
+    assert_eq!(reply.body["status"], "approved");
     assert_eq!(reply.body["number"], format!("SO-{}-000001", year()));
     assert_eq!(reply.body["findings"], json!([]));
     assert_eq!(reply.body["total"], "102.44");
-    assert_eq!(reply.header("etag"), Some("\"2\""));
+    assert_eq!(reply.header("etag"), Some("\"4\""));
     let events = app
         .get(&format!("/api/v1/events?resource_id={id}"), &app.admin())
         .await
@@ -262,9 +314,15 @@ async fn an_incomplete_order_is_kept_with_findings_until_fixed() {
         .collect();
     assert_eq!(
         types,
-        vec!["order.info_requested", "order.updated", "order.confirmed"]
+        vec![
+            "order.created",
+            "order.info_requested",
+            "order.updated",
+            "order.confirmed",
+            "order.approved"
+        ]
     );
-    let confirmed = &events.body["items"][2];
+    let confirmed = &events.body["items"][3];
     assert_eq!(confirmed["data"]["number"], reply.body["number"]);
     assert_eq!(confirmed["data"]["total"], "102.44");
     assert_eq!(confirmed["data"]["lines"][0]["sku"], "TEA-001");
@@ -302,19 +360,21 @@ async fn patch_order(
 }
 
 #[tokio::test]
-async fn removing_required_data_sends_a_confirmed_order_back_and_keeps_its_number() {
+async fn removing_required_data_sends_an_order_in_review_back_and_keeps_its_number() {
     let app = spawn_app().await;
     let (_, body) = setup(&app).await;
+    hold_in_review(&app).await;
     let order = app
         .post("/api/v1/orders", &app.admin(), &body)
         .await
         .expect(201)
         .body;
+    assert_eq!(order["status"], "in_review");
     let id = order["id"].as_str().unwrap();
     let reply = patch_order(
         &app,
         id,
-        "\"1\"",
+        "\"2\"",
         &json!({"lines": [{"sku": "NOPE", "quantity": 1, "unit_price": "1.00"}]}),
     )
     .await
@@ -336,7 +396,7 @@ async fn missing_parts_default_from_the_customer() {
         )
         .await
         .expect(201);
-    assert_eq!(reply.body["status"], "confirmed", "{}", reply.text);
+    assert_eq!(reply.body["status"], "approved", "{}", reply.text);
     assert_eq!(reply.body["currency"], "CNY");
     assert_eq!(reply.body["ship_to"], address());
     assert_eq!(reply.body["contact"]["name"], "Wang Fang");
@@ -373,6 +433,7 @@ async fn unknown_and_inactive_customers_are_refused() {
 async fn etags_guard_concurrent_changes() {
     let app = spawn_app().await;
     let (_, body) = setup(&app).await;
+    hold_in_review(&app).await;
     let order = app
         .post("/api/v1/orders", &app.admin(), &body)
         .await
@@ -381,26 +442,31 @@ async fn etags_guard_concurrent_changes() {
     let id = order["id"].as_str().unwrap();
     let path = format!("/api/v1/orders/{id}");
     let change = json!({"special_instructions": "leave at the door"});
-    let first = patch_order(&app, id, "\"1\"", &change).await.expect(200);
-    assert_eq!(first.header("etag"), Some("\"2\""));
-    // A writer still holding version 1 is refused, and told the current one.
+    assert_eq!(order["version"], 2);
+    let first = patch_order(&app, id, "\"2\"", &change).await.expect(200);
+    assert_eq!(first.header("etag"), Some("\"3\""));
+    // A writer still holding version 2 is refused, and told the current one.
     let stale = patch_order(
         &app,
         id,
-        "\"1\"",
+        "\"2\"",
         &json!({"special_instructions": "ring twice"}),
     )
     .await
     .expect_problem(412, "version_mismatch");
-    assert_eq!(stale.header("etag"), Some("\"2\""));
+    assert_eq!(stale.header("etag"), Some("\"3\""));
+    // If-Match compares strongly: a weak tag never matches.
     patch_order(
         &app,
         id,
-        "W/\"2\"",
+        "W/\"3\"",
         &json!({"requested_delivery_date": null}),
     )
     .await
-    .expect(200);
+    .expect_problem(412, "version_mismatch");
+    patch_order(&app, id, "\"3\"", &json!({"requested_delivery_date": null}))
+        .await
+        .expect(200);
     patch_order(&app, id, "*", &json!({"special_instructions": null}))
         .await
         .expect(200);
@@ -408,15 +474,15 @@ async fn etags_guard_concurrent_changes() {
         .await
         .expect_problem(400, "invalid_header");
     // A change that changes nothing keeps the version.
-    let same = patch_order(&app, id, "\"4\"", &json!({"special_instructions": null}))
+    let same = patch_order(&app, id, "\"5\"", &json!({"special_instructions": null}))
         .await
         .expect(200);
-    assert_eq!(same.header("etag"), Some("\"4\""));
+    assert_eq!(same.header("etag"), Some("\"5\""));
     let response = app
         .client
         .get(app.url(&path))
         .bearer_auth(app.admin())
-        .header("if-none-match", "\"4\"")
+        .header("if-none-match", "\"5\"")
         .send()
         .await
         .unwrap();
@@ -430,6 +496,7 @@ async fn etags_guard_concurrent_changes() {
 async fn concurrent_patches_of_one_version_let_exactly_one_win() {
     let app = spawn_app().await;
     let (_, body) = setup(&app).await;
+    hold_in_review(&app).await;
     let order = app
         .post("/api/v1/orders", &app.admin(), &body)
         .await
@@ -443,7 +510,7 @@ async fn concurrent_patches_of_one_version_let_exactly_one_win() {
             patch_order(
                 app,
                 &id,
-                "\"1\"",
+                "\"2\"",
                 &json!({"special_instructions": format!("note {i}")}),
             )
             .await
@@ -465,7 +532,7 @@ async fn concurrent_patches_of_one_version_let_exactly_one_win() {
         .get(&format!("/api/v1/orders/{id}"), &app.admin())
         .await
         .expect(200);
-    assert_eq!(read.body["version"], 2);
+    assert_eq!(read.body["version"], 3);
 }
 
 #[tokio::test]
@@ -714,6 +781,12 @@ async fn the_timeline_records_every_change_with_actor_and_channel() {
             "order.info_requested",
             "order.updated",
             "order.confirmed",
+            "order.review_started",
+            "order.review_decided",
+            "order.review_decided",
+            "order.review_decided",
+            "order.review_decided",
+            "order.approved",
             "order.cancelled"
         ]
     );
@@ -726,7 +799,7 @@ async fn the_timeline_records_every_change_with_actor_and_channel() {
     let change = &entries[2]["data"]["changes"]["lines"];
     assert_eq!(change["from"][0]["sku"], "NOPE");
     assert_eq!(change["to"][0]["sku"], "CUP-1");
-    assert_eq!(entries[4]["data"]["reason"], "duplicate");
+    assert_eq!(entries.last().unwrap()["data"]["reason"], "duplicate");
     assert!(entries.iter().all(|e| e["at"].is_string()));
     // The timeline cannot be rewritten.
     assert!(
@@ -954,7 +1027,7 @@ async fn graphql_reads_the_same_order_as_rest() {
     let gql = &reply.body["data"]["order"];
     assert!(reply.body["errors"].is_null(), "{}", reply.text);
     assert_eq!(gql["number"], rest["number"]);
-    assert_eq!(gql["status"], "CONFIRMED");
+    assert_eq!(gql["status"], "APPROVED");
     for (g, r) in [
         ("subtotal", "subtotal"),
         ("discountTotal", "discount_total"),
@@ -1005,6 +1078,7 @@ async fn graphql_reads_the_same_order_as_rest() {
 async fn graphql_creates_updates_and_cancels_orders() {
     let app = spawn_app().await;
     let (customer_id, _) = setup(&app).await;
+    hold_in_review(&app).await;
     let create = "mutation($input: OrderInput!, $key: String) { createOrder(input: $input, idempotencyKey: $key) { id number status version findings { code path } } }";
     let input = json!({"channel": "API", "customerId": customer_id, "lines": [{"sku": "NOPE", "quantity": 1, "unitPrice": "2.00"}]});
     let first = app
@@ -1042,7 +1116,7 @@ async fn graphql_creates_updates_and_cancels_orders() {
         .await
         .expect(200);
     assert_eq!(
-        update.body["data"]["updateOrder"]["status"], "CONFIRMED",
+        update.body["data"]["updateOrder"]["status"], "IN_REVIEW",
         "{}",
         update.text
     );
@@ -1082,4 +1156,256 @@ async fn graphql_creates_updates_and_cancels_orders() {
         list.body["data"]["events"]["edges"][0]["node"]["payload"]["type"],
         "order.cancelled"
     );
+}
+
+#[tokio::test]
+async fn any_marketplace_sku_is_kept_as_a_finding_not_refused() {
+    let app = spawn_app().await;
+    let (_, mut body) = setup(&app).await;
+    body["lines"] =
+        json!([{"sku": "龙井 #1 (250g) special edition", "quantity": 1, "unit_price": "9.90"}]);
+    let order = app
+        .post("/api/v1/orders", &app.admin(), &body)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(order["status"], "pending_info");
+    assert_eq!(order["lines"][0]["sku"], "龙井 #1 (250g) special edition");
+    assert_eq!(order["findings"][0]["code"], "unknown_sku");
+}
+
+#[tokio::test]
+async fn a_pending_order_is_checked_again_when_the_catalog_catches_up() {
+    let app = spawn_app().await;
+    let (_, mut body) = setup(&app).await;
+    body["lines"] = json!([{"sku": "NEW-1", "quantity": 1}]);
+    let order = app
+        .post("/api/v1/orders", &app.admin(), &body)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(order["findings"][0]["code"], "unknown_sku");
+    let warehouses = app
+        .get("/api/v1/warehouses", &app.admin())
+        .await
+        .expect(200);
+    let wh = warehouses.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create_product("NEW-1", json!({"list_price": "5.00"}))
+        .await;
+    app.receive(&wh, "NEW-1", 10, json!({})).await.expect(201);
+    // An empty patch re-runs the check.
+    let id = order["id"].as_str().unwrap();
+    let reply = patch_order(&app, id, "\"1\"", &json!({})).await.expect(200);
+    assert_eq!(reply.body["status"], "approved");
+    assert_eq!(reply.body["lines"][0]["unit_price"], "5.00");
+    assert_eq!(reply.body["lines"][0]["price_source"], "list_price");
+}
+
+#[tokio::test]
+async fn a_derived_price_follows_a_change_of_currency() {
+    let app = spawn_app().await;
+    let (_, mut body) = setup(&app).await;
+    app.create_product("USD-1", json!({"list_price": "7.00", "currency": "USD"}))
+        .await;
+    body["currency"] = json!("USD");
+    body["lines"] = json!([{"sku": "USD-1", "quantity": 1}, {"sku": "CUP-1", "quantity": 1}]);
+    let order = app
+        .post("/api/v1/orders", &app.admin(), &body)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(order["lines"][0]["unit_price"], "7.00");
+    assert_eq!(
+        order["lines"][1]["unit_price"],
+        Value::Null,
+        "no CNY list price in USD"
+    );
+    let id = order["id"].as_str().unwrap();
+    let reply = patch_order(&app, id, "\"1\"", &json!({"currency": "CNY"}))
+        .await
+        .expect(200);
+    // The USD price was derived, so it is derived again: none in CNY now.
+    assert_eq!(reply.body["lines"][0]["unit_price"], Value::Null);
+    assert_eq!(reply.body["lines"][1]["unit_price"], "12.50");
+    assert_eq!(reply.body["findings"][0]["code"], "missing_price");
+}
+
+#[tokio::test]
+async fn currencies_round_to_their_own_minor_unit() {
+    let app = spawn_app().await;
+    let warehouse = app.create_warehouse("WH-FX", json!({})).await;
+    let wh = warehouse["id"].as_str().unwrap();
+    for (currency, price, quantity, total) in
+        [("JPY", "333.5", 3, "1001"), ("KWD", "1.2345", 3, "3.704")]
+    {
+        let customer = app
+            .create_customer(
+                &format!("C-{currency}"),
+                json!({"currency": currency, "credit_limit": "1000000"}),
+            )
+            .await;
+        let sku = format!("FX-{currency}");
+        app.create_product(&sku, json!({"list_price": price, "currency": currency}))
+            .await;
+        app.receive(wh, &sku, 100, json!({})).await.expect(201);
+        let order = app
+            .post(
+                "/api/v1/orders",
+                &app.admin(),
+                &json!({"channel": "web", "customer_id": customer["id"], "ship_to": address(),
+                        "contact": {"name": "A", "email": "a@example.com"}, "lines": [{"sku": sku, "quantity": quantity}]}),
+            )
+            .await
+            .expect(201)
+            .body;
+        assert_eq!(order["total"], total, "{currency}");
+        assert_eq!(order["lines"][0]["subtotal"], total);
+    }
+}
+
+#[tokio::test]
+async fn partners_keep_to_their_namespace_and_cancel_only_before_approval() {
+    let app = spawn_app().await;
+    let (customer_id, mut body) = setup(&app).await;
+    let partner = app.partner(customer_id.parse().unwrap());
+    // Staff place an order under a connector account's reference.
+    body["source_account"] = json!("shop-2");
+    body["external_ref"] = json!("SHOP-1");
+    let staff = app
+        .post("/api/v1/orders", &app.admin(), &body)
+        .await
+        .expect(201)
+        .body;
+    // A partner naming that account lands in its own namespace: no collision,
+    // no hint of the other order.
+    let mine = app
+        .post("/api/v1/orders", &partner, &body)
+        .await
+        .expect(201)
+        .body;
+    assert_ne!(mine["id"], staff["id"]);
+    assert_eq!(mine["source_account"], customer_id);
+    // Approved: too late for the partner to cancel.
+    assert_eq!(mine["status"], "approved");
+    let reply = app
+        .post(
+            &format!("/api/v1/orders/{}/cancel", mine["id"].as_str().unwrap()),
+            &partner,
+            &json!({"reason": "changed my mind"}),
+        )
+        .await
+        .expect_problem(403, "forbidden");
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not yet approved")
+    );
+}
+
+#[tokio::test]
+async fn an_order_key_reused_for_another_order_is_refused() {
+    let app = spawn_app().await;
+    let (_, body) = setup(&app).await;
+    let send = |body: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(app.admin())
+                .header("idempotency-key", "cart-7")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.headers().get("etag").cloned(),
+                response.text().await.unwrap(),
+            )
+        }
+    };
+    let (status, etag, first) = send(body.clone()).await;
+    assert_eq!(status, 201);
+    let (status, replay_etag, again) = send(body.clone()).await;
+    assert_eq!((status, &again), (201, &first));
+    assert_eq!(replay_etag, etag, "the replay carries the ETag too");
+    let mut other = body.clone();
+    other["external_ref"] = json!("ANOTHER");
+    let (status, _, text) = send(other).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("idempotency_key_reused"));
+}
+
+#[tokio::test]
+async fn a_failed_update_leaves_the_order_and_its_events_as_they_were() {
+    let app = spawn_app().await;
+    let (_, body) = setup(&app).await;
+    hold_in_review(&app).await;
+    let order = app
+        .post("/api/v1/orders", &app.admin(), &body)
+        .await
+        .expect(201)
+        .body;
+    let id = order["id"].as_str().unwrap();
+    let before = app
+        .get(&format!("/api/v1/orders/{id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    let events_before = app
+        .get("/api/v1/events", &app.admin())
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let (install, remove) = if app.database.is_postgres() {
+        (
+            vec![
+                "CREATE FUNCTION fail_updated() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.event_type = 'order.updated' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$",
+                "CREATE TRIGGER fail_updated BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION fail_updated()",
+            ],
+            "DROP TRIGGER fail_updated ON outbox",
+        )
+    } else {
+        (
+            vec![
+                "CREATE TRIGGER fail_updated BEFORE INSERT ON outbox WHEN NEW.event_type = 'order.updated' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            ],
+            "DROP TRIGGER fail_updated",
+        )
+    };
+    for sql in install {
+        app.db.execute_unprepared(sql).await.unwrap();
+    }
+    patch_order(
+        &app,
+        id,
+        "\"2\"",
+        &json!({"lines": [{"sku": "CUP-1", "quantity": 9}]}),
+    )
+    .await
+    .expect_problem(500, "internal");
+    app.db.execute_unprepared(remove).await.unwrap();
+    let after = app
+        .get(&format!("/api/v1/orders/{id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after, before);
+    let events_after = app
+        .get("/api/v1/events", &app.admin())
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(events_after, events_before);
 }

@@ -80,6 +80,10 @@ pub enum Permission {
     OrderUpdate,
     OrderCancel,
     EventRead,
+    PricingRead,
+    PricingWrite,
+    ReviewRead,
+    ReviewPolicyWrite,
 }
 
 impl Permission {
@@ -102,6 +106,10 @@ impl Permission {
             Permission::OrderRead => &Role::ALL,
             Permission::OrderCancel => &[Admin, OrderManager, Sales, Support],
             Permission::EventRead => &[Admin, OrderManager, Integration],
+            Permission::PricingRead => &Role::ALL,
+            Permission::PricingWrite => &[Admin, OrderManager, Sales],
+            Permission::ReviewRead => &[Admin, OrderManager, Sales, Finance, Warehouse],
+            Permission::ReviewPolicyWrite => &[Admin, OrderManager],
         }
     }
 
@@ -121,7 +129,11 @@ impl Permission {
             | Permission::WarehouseRead
             | Permission::WarehouseWrite
             | Permission::StockRead
-            | Permission::StockReceive => false,
+            | Permission::StockReceive
+            | Permission::PricingRead
+            | Permission::PricingWrite
+            | Permission::ReviewRead
+            | Permission::ReviewPolicyWrite => false,
         }
     }
 
@@ -140,6 +152,10 @@ impl Permission {
             Permission::OrderUpdate => "orders:update",
             Permission::OrderCancel => "orders:cancel",
             Permission::EventRead => "events:read",
+            Permission::PricingRead => "pricing:read",
+            Permission::PricingWrite => "pricing:write",
+            Permission::ReviewRead => "reviews:read",
+            Permission::ReviewPolicyWrite => "review_policy:write",
         }
     }
 }

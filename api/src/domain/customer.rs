@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::address::{Address, Contact};
 use super::money::Currency;
+use super::review::PaymentMethod;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CustomerStatus {
@@ -53,6 +54,10 @@ pub struct NewCustomer {
     pub status: CustomerStatus,
     /// Whether orders may ship in parts when stock is short.
     pub allow_partial_shipment: bool,
+    /// The payment methods the customer may use; empty for any.
+    pub payment_methods: Vec<PaymentMethod>,
+    /// Whether every order needs invoice requirements (title and tax id).
+    pub requires_invoice: bool,
 }
 
 /// A partial update; `None` keeps the current value. The code never changes.
@@ -67,6 +72,8 @@ pub struct CustomerPatch {
     pub price_tier: Option<String>,
     pub status: Option<CustomerStatus>,
     pub allow_partial_shipment: Option<bool>,
+    pub payment_methods: Option<Vec<PaymentMethod>>,
+    pub requires_invoice: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +89,8 @@ pub struct Customer {
     pub price_tier: String,
     pub status: CustomerStatus,
     pub allow_partial_shipment: bool,
+    pub payment_methods: Vec<PaymentMethod>,
+    pub requires_invoice: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -14,15 +14,27 @@ pub enum EventType {
     OrderInfoRequested,
     OrderConfirmed,
     OrderCancelled,
+    OrderReviewStarted,
+    OrderReviewRequired,
+    OrderReviewDecided,
+    OrderReviewReopened,
+    OrderApproved,
+    OrderRejected,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 11] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::OrderInfoRequested,
         EventType::OrderConfirmed,
         EventType::OrderCancelled,
+        EventType::OrderReviewStarted,
+        EventType::OrderReviewRequired,
+        EventType::OrderReviewDecided,
+        EventType::OrderReviewReopened,
+        EventType::OrderApproved,
+        EventType::OrderRejected,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -32,6 +44,12 @@ impl EventType {
             EventType::OrderInfoRequested => "order.info_requested",
             EventType::OrderConfirmed => "order.confirmed",
             EventType::OrderCancelled => "order.cancelled",
+            EventType::OrderReviewStarted => "order.review_started",
+            EventType::OrderReviewRequired => "order.review_required",
+            EventType::OrderReviewDecided => "order.review_decided",
+            EventType::OrderReviewReopened => "order.review_reopened",
+            EventType::OrderApproved => "order.approved",
+            EventType::OrderRejected => "order.rejected",
         }
     }
 
@@ -42,11 +60,17 @@ impl EventType {
     /// Whether subscribers receive it (the rest stay on the timeline only).
     pub fn published(&self) -> bool {
         match self {
-            EventType::OrderCreated => false,
-            EventType::OrderUpdated
+            EventType::OrderReviewStarted
+            | EventType::OrderReviewDecided
+            | EventType::OrderReviewReopened => false,
+            EventType::OrderCreated
+            | EventType::OrderUpdated
             | EventType::OrderInfoRequested
             | EventType::OrderConfirmed
-            | EventType::OrderCancelled => true,
+            | EventType::OrderCancelled
+            | EventType::OrderReviewRequired
+            | EventType::OrderApproved
+            | EventType::OrderRejected => true,
         }
     }
 }

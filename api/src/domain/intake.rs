@@ -108,6 +108,7 @@ pub fn check(
     }
 
     let ship_to = &draft.ship_to;
+    let country_code = ship_to.country.as_deref().unwrap_or_default();
     for (field, value) in [
         ("name", &ship_to.name),
         ("phone", &ship_to.phone),
@@ -117,7 +118,12 @@ pub fn check(
         ("postal_code", &ship_to.postal_code),
         ("country", &ship_to.country),
     ] {
-        if is_blank(value) {
+        let optional = match field {
+            "region" => !uses_regions(country_code),
+            "postal_code" => !uses_postal_codes(country_code),
+            _ => false,
+        };
+        if is_blank(value) && !optional {
             findings.push(Finding::new(
                 "missing_field",
                 format!("ship_to.{field}"),
@@ -155,6 +161,26 @@ pub fn check(
         ));
     }
     findings
+}
+
+/// Countries whose addresses carry no postal code (Hong Kong, Macau, the
+/// Gulf states, much of Africa and the Pacific).
+const NO_POSTAL_CODES: &[&str] = &[
+    "AE", "AG", "AO", "AW", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF", "CG", "CI", "CK",
+    "CM", "DJ", "DM", "ER", "FJ", "GA", "GD", "GH", "GM", "GQ", "GY", "HK", "KI", "KM", "KN", "KP",
+    "LC", "ML", "MO", "MR", "MW", "NR", "NU", "QA", "RW", "SB", "SC", "SL", "SR", "ST", "SY", "TD",
+    "TF", "TG", "TK", "TL", "TO", "TV", "UG", "VU", "YE", "ZW",
+];
+
+/// Countries whose addresses need a region (province, state, prefecture).
+const REGIONS_REQUIRED: &[&str] = &["AU", "BR", "CA", "CN", "IN", "JP", "MX", "US"];
+
+fn uses_postal_codes(country: &str) -> bool {
+    !NO_POSTAL_CODES.contains(&country)
+}
+
+fn uses_regions(country: &str) -> bool {
+    REGIONS_REQUIRED.contains(&country)
 }
 
 fn is_blank(value: &Option<String>) -> bool {
@@ -281,6 +307,7 @@ mod tests {
             requested_delivery_date: None,
             special_instructions: None,
             invoice: None,
+            payment_method: None,
         }
     }
 

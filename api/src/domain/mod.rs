@@ -12,6 +12,8 @@ pub mod intake;
 pub mod money;
 pub mod order;
 pub mod page;
+pub mod pricing;
+pub mod review;
 pub mod stock;
 pub mod validation;
 pub mod warehouse;

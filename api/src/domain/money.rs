@@ -102,6 +102,30 @@ pub fn non_negative(path: &str, amount: Decimal) -> Result<Decimal, FieldError> 
     }
 }
 
+/// A non-negative amount of money (a price, a limit) within [`bounded`].
+pub fn money(path: &str, amount: Decimal) -> Result<Decimal, FieldError> {
+    non_negative(path, amount).and_then(|amount| bounded(path, amount))
+}
+
+/// The largest amount Dingdan takes: any real price or limit fits, and a
+/// price times the largest quantity cannot overflow a `Decimal`.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+/// Decimals an amount may carry (unit prices may be finer than the currency).
+pub const MAX_SCALE: u32 = 6;
+
+/// An amount below 10^15 in magnitude with at most 6 decimals.
+pub fn bounded(path: &str, amount: Decimal) -> Result<Decimal, FieldError> {
+    if amount.abs() >= Decimal::from(MAX_AMOUNT) || amount.normalize().scale() > MAX_SCALE {
+        Err(field_error(
+            path,
+            "out_of_range",
+            "must be below 10^15 with at most 6 decimals",
+        ))
+    } else {
+        Ok(amount)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

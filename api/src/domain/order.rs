@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use super::address::Address;
 use super::money::Currency;
+use super::pricing::{AppliedPromotion, MissedPromotion, PriceSource};
+use super::review::PaymentMethod;
 
 /// Where an order came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -369,6 +371,7 @@ pub struct OrderDraft {
     pub requested_delivery_date: Option<NaiveDate>,
     pub special_instructions: Option<String>,
     pub invoice: Option<InvoiceRequirements>,
+    pub payment_method: Option<PaymentMethod>,
 }
 
 /// A new order as received: where it came from and its data. Absent parts
@@ -389,6 +392,7 @@ pub struct NewOrder {
     pub requested_delivery_date: Option<NaiveDate>,
     pub special_instructions: Option<String>,
     pub invoice: Option<InvoiceRequirements>,
+    pub payment_method: Option<PaymentMethod>,
 }
 
 /// A change to an order; `None` keeps the current value.
@@ -402,6 +406,7 @@ pub struct OrderPatch {
     pub requested_delivery_date: Option<Option<NaiveDate>>,
     pub special_instructions: Option<Option<String>>,
     pub invoice: Option<Option<InvoiceRequirements>>,
+    pub payment_method: Option<Option<PaymentMethod>>,
 }
 
 impl OrderPatch {
@@ -431,6 +436,9 @@ impl OrderPatch {
         if let Some(invoice) = &self.invoice {
             draft.invoice = invoice.clone();
         }
+        if let Some(method) = self.payment_method {
+            draft.payment_method = method;
+        }
     }
 }
 
@@ -443,6 +451,8 @@ pub struct OrderLine {
     pub product_id: Option<Uuid>,
     pub quantity: i64,
     pub unit_price: Option<Decimal>,
+    /// Whether the unit price was sent, or derived (and re-derived on change).
+    pub price_source: PriceSource,
     /// `unit_price × quantity`, rounded to the currency's minor unit.
     pub subtotal: Decimal,
     pub discount: Decimal,
@@ -481,6 +491,17 @@ pub struct Order {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancel_reason: Option<String>,
+    pub payment_method: Option<PaymentMethod>,
+    pub promotions: Promotions,
+    pub review_round: i32,
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+/// The promotions an order got at intake, and the ones it just missed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promotions {
+    pub applied: Vec<AppliedPromotion>,
+    pub missed: Vec<MissedPromotion>,
 }
 
 impl Order {
@@ -497,13 +518,18 @@ impl Order {
                 .map(|line| LineDraft {
                     sku: line.sku.clone(),
                     quantity: line.quantity,
-                    unit_price: line.unit_price,
+                    // A derived price is derived again: it follows the price
+                    // lists and the currency, not a past lookup.
+                    unit_price: (line.price_source == PriceSource::Given)
+                        .then_some(line.unit_price)
+                        .flatten(),
                     custom_spec: line.custom_spec.clone(),
                 })
                 .collect(),
             requested_delivery_date: self.requested_delivery_date,
             special_instructions: self.special_instructions.clone(),
             invoice: self.invoice.clone(),
+            payment_method: self.payment_method,
         }
     }
 

@@ -168,8 +168,42 @@ impl Extension for AliasLimitExtension {
             error.extensions = Some(extensions);
             return Err(error);
         }
+        // PostgreSQL cannot store a NUL character; refuse it at the door
+        // rather than fail deep inside (REST bodies are checked likewise).
+        if variables.iter().any(|(_, value)| const_has_nul(value)) || query_has_nul(query) {
+            let mut error =
+                ServerError::new("text must not contain NUL (\\u0000) characters", None);
+            let mut extensions = ErrorExtensionValues::default();
+            extensions.set("code", "invalid_argument");
+            error.extensions = Some(extensions);
+            return Err(error);
+        }
         Ok(document)
     }
+}
+
+fn const_has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::List(items) => items.iter().any(const_has_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.contains('\0') || const_has_nul(value)),
+        _ => false,
+    }
+}
+
+/// A NUL written as an escape in a string literal of the document (a raw NUL
+/// in the request body is refused before the document is parsed).
+fn query_has_nul(query: &str) -> bool {
+    let lower = query.to_ascii_lowercase();
+    lower.contains("\\u0000")
+        || lower.match_indices("\\u{").any(|(at, _)| {
+            lower[at + 3..]
+                .split('}')
+                .next()
+                .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b == b'0'))
+        })
 }
 
 fn count_aliases(set: &SelectionSet, document: &ExecutableDocument, depth: usize) -> usize {

@@ -7,6 +7,8 @@ mod customers;
 pub mod errors;
 pub mod http;
 mod orders;
+mod pricing;
+mod reviews;
 mod stock;
 mod warehouses;
 
@@ -29,6 +31,8 @@ pub struct Query(
     warehouses::WarehouseQuery,
     stock::StockQuery,
     orders::OrderQuery,
+    reviews::ReviewQuery,
+    pricing::PricingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -38,6 +42,8 @@ pub struct Mutation(
     warehouses::WarehouseMutation,
     stock::StockMutation,
     orders::OrderMutation,
+    reviews::ReviewMutation,
+    pricing::PricingMutation,
 );
 
 pub type DingdanSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -18,6 +18,13 @@ use crate::wire::orders::{
 
 #[ComplexObject]
 impl Order {
+    /// Every review of the order, all rounds, in stage order (staff only).
+    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<crate::wire::reviews::Review>> {
+        let reviews =
+            crate::service::reviews::order_reviews(db(ctx)?, actor(ctx)?, self.id).await?;
+        Ok(reviews.into_iter().map(Into::into).collect())
+    }
+
     /// The order's timeline, oldest first.
     #[graphql(complexity = "super::connection::complexity(first, child_complexity)")]
     async fn timeline(

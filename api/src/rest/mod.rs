@@ -7,6 +7,8 @@ pub mod customers;
 pub mod fallback;
 pub mod ops;
 pub mod orders;
+pub mod pricing;
+pub mod reviews;
 pub mod stock;
 pub mod warehouses;
 
@@ -45,7 +47,26 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(orders::update_order)
         .service(orders::cancel_order)
         .service(orders::timeline)
-        .service(orders::list_events);
+        .service(orders::list_events)
+        .service(reviews::order_reviews)
+        .service(reviews::list_reviews)
+        .service(reviews::get_review)
+        .service(reviews::decide)
+        .service(reviews::get_policy)
+        .service(reviews::set_policy)
+        .service(pricing::create_price_list)
+        .service(pricing::list_price_lists)
+        .service(pricing::get_price_list)
+        .service(pricing::update_price_list)
+        .service(pricing::delete_price_list)
+        .service(pricing::list_pricing_policies)
+        .service(pricing::set_pricing_policy)
+        .service(pricing::delete_pricing_policy)
+        .service(pricing::create_promotion)
+        .service(pricing::list_promotions)
+        .service(pricing::get_promotion)
+        .service(pricing::update_promotion)
+        .service(pricing::delete_promotion);
 }
 
 /// Registers the operational routes at the root.
@@ -72,6 +93,8 @@ Amounts are decimal strings beside an ISO 4217 currency.",
         (name = "stock", description = "Stock receipts, levels per lot, and the stock ledger"),
         (name = "orders", description = "Order intake: create, fix, read, list, cancel; the timeline"),
         (name = "events", description = "The feed of published events"),
+        (name = "reviews", description = "Order review: sales, finance, inventory and final stages; queues, decisions, policy"),
+        (name = "pricing", description = "Price lists, pricing policies (maximum discounts) and promotions"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     modifiers(&BearerAuth)

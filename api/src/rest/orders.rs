@@ -28,7 +28,8 @@ fn with_etag(order: domain::order::Order, status: StatusCode) -> HttpResponse {
         .json(Order::from(order))
 }
 
-/// `If-Match: "<version>"` (or `W/"<version>"`, or `*` for any version).
+/// `If-Match: "<version>"`, or `*` for any version. The comparison is strong
+/// (RFC 9110): a weak tag `W/"<version>"` never matches.
 fn if_match(req: &HttpRequest) -> Result<Option<Option<i32>>, ApiError> {
     let Some(value) = req.headers().get(IF_MATCH) else {
         return Ok(None);
@@ -37,8 +38,11 @@ fn if_match(req: &HttpRequest) -> Result<Option<Option<i32>>, ApiError> {
     if text == "*" {
         return Ok(Some(None));
     }
-    text.trim_start_matches("W/")
-        .trim_matches('"')
+    if text.starts_with("W/") {
+        // No version is negative: this fails the check and reports the current ETag.
+        return Ok(Some(Some(-1)));
+    }
+    text.trim_matches('"')
         .parse()
         .map(|version| Some(Some(version)))
         .map_err(|_| {

@@ -43,6 +43,8 @@ pub async fn create_customer(
         price_tier: Set(input.price_tier),
         status: Set(input.status.as_str().to_owned()),
         allow_partial_shipment: Set(input.allow_partial_shipment),
+        payment_methods: Set(to_json(&input.payment_methods)?),
+        requires_invoice: Set(input.requires_invoice),
         created_at: Set(at),
         updated_at: Set(at),
     };
@@ -128,6 +130,12 @@ pub async fn update_customer(
     if let Some(partial) = patch.allow_partial_shipment {
         row.allow_partial_shipment = Set(partial);
     }
+    if let Some(methods) = patch.payment_methods {
+        row.payment_methods = Set(to_json(&methods)?);
+    }
+    if let Some(requires) = patch.requires_invoice {
+        row.requires_invoice = Set(requires);
+    }
     row.updated_at = Set(now());
     let row = row.update(&*txn).await?;
     txn.commit().await?;
@@ -212,6 +220,9 @@ pub(crate) fn from_row(row: customer::Model) -> ServiceResult<Customer> {
         name: row.name,
         price_tier: row.price_tier,
         allow_partial_shipment: row.allow_partial_shipment,
+        payment_methods: serde_json::from_value(row.payment_methods.clone())
+            .map_err(|_| corrupt("payment methods", &row.payment_methods))?,
+        requires_invoice: row.requires_invoice,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

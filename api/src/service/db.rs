@@ -25,11 +25,25 @@ pub struct ServiceConfig {
     /// Days between an order's goods being available and its delivery, added
     /// to the longest lead time when promising a date.
     pub handling_days: u32,
+    /// The business's offset from UTC: it decides "today" for promised dates,
+    /// price list and promotion validity, and the year of an order number.
+    pub utc_offset: chrono::FixedOffset,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        Self { handling_days: 1 }
+        Self {
+            handling_days: 1,
+            utc_offset: chrono::FixedOffset::east_opt(0)
+                .unwrap_or_else(|| unreachable!("zero is a valid offset")),
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// The business day `at` falls on.
+    pub fn today(&self, at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        at.with_timezone(&self.utc_offset).date_naive()
     }
 }
 
@@ -79,12 +93,24 @@ impl Db {
         } else {
             options.max_connections(max_connections);
         }
-        let conn = Database::connect(options).await.with_context(|| {
-            format!(
-                "DATABASE_URL: cannot connect to the database at {}",
-                redact(url)
-            )
-        })?;
+        // Two processes opening a new SQLite file at once race to switch it to
+        // WAL, and the loser is told "database is locked" without waiting: retry.
+        let mut attempt = 0;
+        let conn = loop {
+            match Database::connect(options.clone()).await {
+                Ok(conn) => break conn,
+                Err(error) if sqlite && attempt < 20 && error.to_string().contains("locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(error) => {
+                    return Err(anyhow::Error::new(error).context(format!(
+                        "DATABASE_URL: cannot connect to the database at {}",
+                        redact(url)
+                    )));
+                }
+            }
+        };
         Ok(Self {
             conn,
             url: url.into(),

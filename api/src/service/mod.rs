@@ -12,6 +12,8 @@ pub(crate) mod events;
 pub mod idempotency;
 pub mod orders;
 pub(crate) mod page;
+pub mod pricing;
+pub mod reviews;
 pub mod stock;
 pub mod warehouses;
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::common::bounded;
 use crate::domain::catalog::{self, NewProduct, ProductPatch, TraitsPatch};
-use crate::domain::money::{Currency, non_negative};
+use crate::domain::money::{Currency, money, non_negative};
 use crate::domain::validation::{
     FieldError, Parse, Violations, code, optional_text, required_text,
 };
@@ -165,7 +165,7 @@ impl Parse<NewProduct> for ProductInput {
             500,
         ));
         let unit = errors.take(required_text("unit", &self.unit, 32));
-        let list_price = errors.take(non_negative("list_price", self.list_price.0));
+        let list_price = errors.take(money("list_price", self.list_price.0));
         let currency = errors.take(Currency::parse_field("currency", &self.currency));
         let weight_kg = errors.take(non_negative(
             "weight_kg",
@@ -247,7 +247,7 @@ impl Parse<ProductPatch> for ProductPatchInput {
             .map(|unit| errors.take(required_text("unit", &unit, 32)));
         let list_price = self
             .list_price
-            .map(|price| errors.take(non_negative("list_price", price.0)));
+            .map(|price| errors.take(money("list_price", price.0)));
         let currency = self
             .currency
             .map(|c| errors.take(Currency::parse_field("currency", &c)));

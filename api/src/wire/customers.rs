@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::common::{Address, AddressInput, Contact, ContactInput, bounded, parse_each};
+use super::orders::PaymentMethod;
 use crate::domain::customer::{self, CustomerPatch, NewCustomer};
-use crate::domain::money::{Currency, non_negative};
+use crate::domain::money::{Currency, money};
 use crate::domain::validation::{FieldError, Parse, Violations, code, required_text};
 
 const MAX_PAYMENT_TERMS_DAYS: i64 = 365;
@@ -67,6 +68,10 @@ pub struct Customer {
     pub status: CustomerStatus,
     /// Whether orders may ship in parts when stock is short.
     pub allow_partial_shipment: bool,
+    /// The payment methods the customer may use; empty for any.
+    pub payment_methods: Vec<PaymentMethod>,
+    /// Whether orders need invoice requirements (title and tax id).
+    pub requires_invoice: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -85,6 +90,8 @@ impl From<customer::Customer> for Customer {
             price_tier: c.price_tier,
             status: c.status.into(),
             allow_partial_shipment: c.allow_partial_shipment,
+            payment_methods: c.payment_methods.into_iter().map(Into::into).collect(),
+            requires_invoice: c.requires_invoice,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -123,6 +130,12 @@ pub struct CustomerInput {
     pub status: Option<CustomerStatus>,
     /// Defaults to `true`.
     pub allow_partial_shipment: Option<bool>,
+    /// Defaults to any.
+    #[serde(default)]
+    #[graphql(default)]
+    pub payment_methods: Vec<PaymentMethod>,
+    /// Defaults to `false`.
+    pub requires_invoice: Option<bool>,
 }
 
 impl Parse<NewCustomer> for CustomerInput {
@@ -138,7 +151,7 @@ impl Parse<NewCustomer> for CustomerInput {
             |a, path, errors| a.to_address(path, errors),
         );
         let currency = errors.take(Currency::parse_field("currency", &self.currency));
-        let credit_limit = errors.take(non_negative(
+        let credit_limit = errors.take(money(
             "credit_limit",
             self.credit_limit.unwrap_or_default().0,
         ));
@@ -167,6 +180,13 @@ impl Parse<NewCustomer> for CustomerInput {
                 price_tier: price_tier?,
                 status: self.status.unwrap_or(CustomerStatus::Active).into(),
                 allow_partial_shipment: self.allow_partial_shipment.unwrap_or(true),
+                payment_methods: self
+                    .payment_methods
+                    .iter()
+                    .copied()
+                    .map(Into::into)
+                    .collect(),
+                requires_invoice: self.requires_invoice.unwrap_or(false),
             })
         })
     }
@@ -212,6 +232,10 @@ pub struct CustomerPatchInput {
     pub status: Option<CustomerStatus>,
     #[serde(default, deserialize_with = "super::present")]
     pub allow_partial_shipment: Option<bool>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub payment_methods: Option<Vec<PaymentMethod>>,
+    #[serde(default, deserialize_with = "super::present")]
+    pub requires_invoice: Option<bool>,
 }
 
 impl Parse<CustomerPatch> for CustomerPatchInput {
@@ -236,7 +260,7 @@ impl Parse<CustomerPatch> for CustomerPatchInput {
             .map(|c| errors.take(Currency::parse_field("currency", c)));
         let credit_limit = self
             .credit_limit
-            .map(|l| errors.take(non_negative("credit_limit", l.0)));
+            .map(|l| errors.take(money("credit_limit", l.0)));
         let terms = self.payment_terms_days.map(|t| {
             bounded(
                 "payment_terms_days",
@@ -263,6 +287,10 @@ impl Parse<CustomerPatch> for CustomerPatchInput {
                 price_tier: price_tier.flatten(),
                 status: self.status.map(Into::into),
                 allow_partial_shipment: self.allow_partial_shipment,
+                payment_methods: self
+                    .payment_methods
+                    .map(|methods| methods.into_iter().map(Into::into).collect()),
+                requires_invoice: self.requires_invoice,
             })
         })
     }

@@ -10,6 +10,8 @@ pub mod common;
 pub mod customers;
 pub mod decimal;
 pub mod orders;
+pub mod pricing;
+pub mod reviews;
 pub mod stock;
 pub mod warehouses;
 

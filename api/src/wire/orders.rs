@@ -11,6 +11,7 @@ use crate::domain::money::Currency;
 use crate::domain::order::{
     self, AddressDraft, ContactDraft, InvoiceRequirements, LineDraft, NewOrder, OrderPatch,
 };
+use crate::domain::review;
 use crate::domain::validation::{FieldError, Parse, Violations, code, optional_text};
 
 /// Lines per order, at most.
@@ -124,6 +125,43 @@ impl From<OrderStatus> for order::OrderStatus {
             S::Delivered => Self::Delivered,
             S::Completed => Self::Completed,
             S::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cash,
+    BankTransfer,
+    Cheque,
+    WechatPay,
+    Alipay,
+    Card,
+}
+
+impl From<PaymentMethod> for review::PaymentMethod {
+    fn from(m: PaymentMethod) -> Self {
+        match m {
+            PaymentMethod::Cash => Self::Cash,
+            PaymentMethod::BankTransfer => Self::BankTransfer,
+            PaymentMethod::Cheque => Self::Cheque,
+            PaymentMethod::WechatPay => Self::WechatPay,
+            PaymentMethod::Alipay => Self::Alipay,
+            PaymentMethod::Card => Self::Card,
+        }
+    }
+}
+
+impl From<review::PaymentMethod> for PaymentMethod {
+    fn from(m: review::PaymentMethod) -> Self {
+        match m {
+            review::PaymentMethod::Cash => Self::Cash,
+            review::PaymentMethod::BankTransfer => Self::BankTransfer,
+            review::PaymentMethod::Cheque => Self::Cheque,
+            review::PaymentMethod::WechatPay => Self::WechatPay,
+            review::PaymentMethod::Alipay => Self::Alipay,
+            review::PaymentMethod::Card => Self::Card,
         }
     }
 }
@@ -300,7 +338,13 @@ fn parse_lines(lines: Vec<OrderLineInput>, errors: &mut Violations) -> Vec<LineD
         .enumerate()
         .filter_map(|(i, line)| {
             let path = |field: &str| format!("lines[{i}].{field}");
-            let sku = errors.take(code(&path("sku"), line.sku.trim()));
+            // Any SKU is kept (marketplace SKUs can be anything); one the catalog
+            // does not know is a finding, not an error.
+            let sku = errors.take(crate::domain::validation::required_text(
+                &path("sku"),
+                &line.sku,
+                200,
+            ));
             if line.quantity.abs() > MAX_QUANTITY {
                 errors.push(
                     path("quantity"),
@@ -308,10 +352,8 @@ fn parse_lines(lines: Vec<OrderLineInput>, errors: &mut Violations) -> Vec<LineD
                     format!("must be at most {MAX_QUANTITY}"),
                 );
             }
-            if let Some(price) = line.unit_price
-                && price.0.abs() >= rust_decimal::Decimal::from(1_000_000_000_000_000_i64)
-            {
-                errors.push(path("unit_price"), "out_of_range", "must be below 10^15");
+            if let Some(price) = line.unit_price {
+                errors.take(crate::domain::money::bounded(&path("unit_price"), price.0));
             }
             let custom_spec = line.custom_spec.map(|spec| spec.0);
             if custom_spec
@@ -362,6 +404,8 @@ pub struct OrderInput {
     #[schema(example = "call before delivery")]
     pub special_instructions: Option<String>,
     pub invoice: Option<Invoice>,
+    /// Checked in finance review against the customer's allowed methods.
+    pub payment_method: Option<PaymentMethod>,
 }
 
 impl Parse<NewOrder> for OrderInput {
@@ -407,6 +451,7 @@ impl Parse<NewOrder> for OrderInput {
                 requested_delivery_date: self.requested_delivery_date,
                 special_instructions,
                 invoice,
+                payment_method: self.payment_method.map(Into::into),
             })
         })
     }
@@ -435,6 +480,9 @@ pub struct OrderPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<Invoice>)]
     pub invoice: MaybeUndefined<Invoice>,
+    #[serde(default)]
+    #[schema(value_type = Option<PaymentMethod>)]
+    pub payment_method: MaybeUndefined<PaymentMethod>,
 }
 
 fn maybe<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
@@ -474,6 +522,7 @@ impl Parse<OrderPatch> for OrderPatchInput {
                 requested_delivery_date: maybe(self.requested_delivery_date, |d| d),
                 special_instructions,
                 invoice,
+                payment_method: maybe(self.payment_method, Into::into),
             })
         })
     }
@@ -513,6 +562,10 @@ pub struct OrderLine {
     /// `null` when neither given nor derivable from a price list.
     #[schema(example = "88.00")]
     pub unit_price: Option<DecimalString>,
+    /// `given`, or where the price was derived from: `customer_price_list`,
+    /// `tier_price_list`, `list_price` (a derived price follows later changes).
+    #[schema(example = "given")]
+    pub price_source: String,
     /// `unit_price × quantity`, rounded to the currency's minor unit.
     #[schema(example = "176.00")]
     pub subtotal: DecimalString,
@@ -539,6 +592,7 @@ impl From<order::OrderLine> for OrderLine {
             product_id: l.product_id,
             quantity: l.quantity,
             unit_price: l.unit_price.map(Into::into),
+            price_source: l.price_source.as_str().to_owned(),
             subtotal: l.subtotal.into(),
             discount: l.discount.into(),
             tax_rate: l.tax_rate.into(),
@@ -590,6 +644,35 @@ pub struct Order {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancel_reason: Option<String>,
+    pub payment_method: Option<PaymentMethod>,
+    /// The promotions applied at intake, and why.
+    pub promotions: Vec<AppliedPromotion>,
+    /// Set when the order is approved.
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+/// A promotion an order got.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct AppliedPromotion {
+    #[schema(example = "SPRING10")]
+    pub code: String,
+    pub name: String,
+    /// Over the whole order, in its currency.
+    #[schema(example = "17.60")]
+    pub discount: DecimalString,
+    #[schema(example = "10% off TEA-001 from 2 units")]
+    pub reason: String,
+}
+
+impl From<crate::domain::pricing::AppliedPromotion> for AppliedPromotion {
+    fn from(p: crate::domain::pricing::AppliedPromotion) -> Self {
+        Self {
+            code: p.code,
+            name: p.name,
+            discount: p.discount.into(),
+            reason: p.reason,
+        }
+    }
 }
 
 impl From<order::Order> for Order {
@@ -621,6 +704,9 @@ impl From<order::Order> for Order {
             confirmed_at: o.confirmed_at,
             cancelled_at: o.cancelled_at,
             cancel_reason: o.cancel_reason,
+            payment_method: o.payment_method.map(Into::into),
+            promotions: o.promotions.applied.into_iter().map(Into::into).collect(),
+            approved_at: o.approved_at,
         }
     }
 }

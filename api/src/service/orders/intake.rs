@@ -1,10 +1,10 @@
 //! Order intake: create, fix and cancel. Every order is kept, complete or not;
-//! a complete one is numbered, priced and promised a date in the same
-//! transaction that stores it.
+//! a complete one is numbered, priced, promised a date and sent to review in
+//! the same transaction that stores it.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike as _, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use dingdan_entity::{customer, order, order_line, order_number_counter, product};
 
-use super::{load_visible, to_domain};
+use super::load_visible;
 use crate::domain::actor::{Actor, Permission};
 use crate::domain::customer::CustomerStatus;
 use crate::domain::event::EventType;
@@ -24,29 +24,36 @@ use crate::domain::intake::{self, LineFacts, Pricing, ProductFacts};
 use crate::domain::money::Currency;
 use crate::domain::order::{
     AddressDraft, ContactDraft, Finding, NewOrder, Order, OrderAction, OrderDraft, OrderPatch,
-    OrderStatus,
+    OrderStatus, Promotions,
 };
+use crate::domain::pricing::{PriceSource, PromotionLine, apply_promotions};
+use crate::domain::review::{ReviewStage, stages_affected_by};
 use crate::domain::validation::{Parse, required_text};
 use crate::service::error::{corrupt, is_unique_violation};
 use crate::service::events::{Subject, record};
 use crate::service::idempotency::{Created, Idempotency};
-use crate::service::{Db, ServiceError, ServiceResult, now};
+use crate::service::{Db, ServiceError, ServiceResult, now, pricing, reviews};
 
 /// What intake concluded about an order's data.
 struct Assessment {
     findings: Vec<Finding>,
     pricing: Pricing,
     product_ids: Vec<Option<Uuid>>,
+    sources: Vec<PriceSource>,
+    promotions: Promotions,
     longest_lead_days: u32,
 }
 
-/// Looks up the products of `draft` and runs the completeness check and
-/// pricing over them.
+/// Looks up the order's products, prices and promotions, and runs the
+/// completeness check and pricing over them.
 async fn assess<C: ConnectionTrait>(
     conn: &C,
+    db: &Db,
     draft: &OrderDraft,
-    customer_currency: Currency,
+    customer: &customer::Model,
 ) -> ServiceResult<Assessment> {
+    let customer_currency = Currency::parse(&customer.currency)
+        .ok_or_else(|| corrupt("customer currency", &customer.currency))?;
     let mut skus: Vec<&str> = draft.lines.iter().map(|l| l.sku.as_str()).collect();
     skus.sort_unstable();
     skus.dedup();
@@ -58,39 +65,76 @@ async fn assess<C: ConnectionTrait>(
             .all(conn)
             .await?
     };
-    let mut facts: HashMap<String, (ProductFacts, Option<Decimal>)> = HashMap::new();
-    for row in rows {
-        let currency = Currency::parse(&row.currency)
-            .ok_or_else(|| corrupt("product currency", &row.currency))?;
-        // The list price is usable only in the order's own currency, and a
-        // zero list price means "price on request".
-        let list_price =
-            (currency == draft.currency && !row.list_price.0.is_zero()).then_some(row.list_price.0);
-        let product = ProductFacts {
-            id: row.id,
-            sku: row.sku.clone(),
-            active: row.active,
-            lead_time_days: u32::try_from(row.lead_time_days).unwrap_or(0),
-            tax_rate: row.tax_rate.0,
-        };
-        facts.insert(row.sku, (product, list_price));
-    }
+    let day = db.config().today(now());
+    let resolution = pricing::resolve(conn, customer, draft.currency, &rows, day).await?;
+    let facts: HashMap<&str, ProductFacts> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.sku.as_str(),
+                ProductFacts {
+                    id: row.id,
+                    sku: row.sku.clone(),
+                    active: row.active,
+                    lead_time_days: u32::try_from(row.lead_time_days).unwrap_or(0),
+                    tax_rate: row.tax_rate.0,
+                },
+            )
+        })
+        .collect();
+    let reference = |sku: &str| resolution.reference.get(sku).copied();
+
+    // Promotions see each line at the price it will be sold for.
+    let promotion_lines: Vec<PromotionLine> = draft
+        .lines
+        .iter()
+        .map(|line| PromotionLine {
+            sku: line.sku.clone(),
+            quantity: std::cmp::max(line.quantity, 0),
+            subtotal: draft.currency.round(
+                line.unit_price
+                    .or(reference(&line.sku).map(|(p, _)| p))
+                    .unwrap_or_default()
+                    * Decimal::from(std::cmp::max(line.quantity, 0)),
+            ),
+        })
+        .collect();
+    let promotions = pricing::active_promotions(conn, day).await?;
+    let outcome = apply_promotions(
+        &promotions,
+        &promotion_lines,
+        &customer.price_tier,
+        draft.currency,
+        day,
+    );
+
     let line_facts: Vec<LineFacts<'_>> = draft
         .lines
         .iter()
-        .map(|line| match facts.get(&line.sku) {
-            Some((product, list_price)) => LineFacts {
-                product: Some(product),
-                derived_price: *list_price,
-                discount: Decimal::ZERO,
-            },
-            None => LineFacts::default(),
+        .enumerate()
+        .map(|(i, line)| LineFacts {
+            product: facts.get(line.sku.as_str()),
+            derived_price: reference(&line.sku).map(|(p, _)| p),
+            discount: outcome.discounts.get(i).copied().unwrap_or_default(),
+        })
+        .collect();
+    let sources = draft
+        .lines
+        .iter()
+        .map(|line| match (line.unit_price, reference(&line.sku)) {
+            (Some(_), _) | (None, None) => PriceSource::Given,
+            (None, Some((_, source))) => source,
         })
         .collect();
     Ok(Assessment {
         findings: intake::check(draft, &line_facts, customer_currency),
         pricing: intake::price(draft, &line_facts),
         product_ids: line_facts.iter().map(|f| f.product.map(|p| p.id)).collect(),
+        sources,
+        promotions: Promotions {
+            applied: outcome.applied,
+            missed: outcome.missed,
+        },
         longest_lead_days: line_facts
             .iter()
             .filter_map(|f| f.product.map(|p| p.lead_time_days))
@@ -138,8 +182,18 @@ async fn ordering_customer<C: ConnectionTrait>(
     Ok(customer)
 }
 
-/// Places an order. A complete order is confirmed at once; an incomplete one
-/// is kept in `pending_info` with its findings.
+/// The namespace of an order's external reference. A partner's references
+/// always live in its own customer's namespace, whatever it sends, so it can
+/// neither probe nor take another's.
+fn source_account(actor: &Actor, requested: Option<&str>) -> String {
+    match actor.customer_id {
+        Some(customer) => customer.to_string(),
+        None => requested.unwrap_or_default().to_owned(),
+    }
+}
+
+/// Places an order. A complete order is confirmed and sent to review at once;
+/// an incomplete one is kept in `pending_info` with its findings.
 pub async fn create_order(
     db: &Db,
     actor: &Actor,
@@ -148,11 +202,7 @@ pub async fn create_order(
 ) -> ServiceResult<Created<Order>> {
     actor.require(Permission::OrderCreate)?;
     let input = input.parse()?;
-    let source_account = input
-        .source_account
-        .clone()
-        .or_else(|| actor.customer_id.map(|c| c.to_string()))
-        .unwrap_or_default();
+    let source_account = source_account(actor, input.source_account.as_deref());
 
     let txn = db.write().await?;
     if let Some(replay) = idempotency.claim(&*txn, actor).await? {
@@ -183,8 +233,9 @@ pub async fn create_order(
         requested_delivery_date: input.requested_delivery_date,
         special_instructions: input.special_instructions,
         invoice: input.invoice,
+        payment_method: input.payment_method,
     };
-    let assessment = assess(&*txn, &draft, customer_currency).await?;
+    let assessment = assess(&*txn, db, &draft, &customer).await?;
     let at = now();
     let complete = assessment.findings.is_empty();
     let status = if complete {
@@ -199,7 +250,7 @@ pub async fn create_order(
         number: Set(None),
         status: Set(status.as_str().to_owned()),
         channel: Set(input.channel.as_str().to_owned()),
-        source_account: Set(source_account),
+        source_account: Set(source_account.clone()),
         external_ref: Set(input.external_ref.clone()),
         customer_id: Set(customer.id),
         currency: Set(draft.currency.code().to_owned()),
@@ -221,95 +272,121 @@ pub async fn create_order(
         confirmed_at: Set(complete.then_some(at)),
         cancelled_at: Set(None),
         cancel_reason: Set(None),
+        payment_method: Set(draft.payment_method.map(|m| m.as_str().to_owned())),
+        promotions: Set(to_json(&assessment.promotions)?),
+        review_round: Set(0),
+        approved_at: Set(None),
     };
-    let mut row = match row.insert(&*txn).await {
-        Ok(row) => row,
+    if let Err(error) = row.insert(&*txn).await {
         // A concurrent create with the same external reference won the race.
-        Err(error) if is_unique_violation(&error) && input.external_ref.is_some() => {
+        if is_unique_violation(&error)
+            && let Some(external_ref) = &input.external_ref
+        {
             drop(txn);
-            let external_ref = input.external_ref.unwrap_or_default();
-            let source_account = input
-                .source_account
-                .or_else(|| actor.customer_id.map(|c| c.to_string()));
             let existing = find_by_external_ref(
                 db.read(),
                 input.channel.as_str(),
-                source_account.as_deref().unwrap_or_default(),
-                &external_ref,
+                &source_account,
+                external_ref,
             )
             .await?;
-            return Err(match existing {
-                Some(existing) => duplicate_external_ref(&external_ref, existing),
-                None => error.into(),
-            });
+            if let Some(existing) = existing {
+                return Err(duplicate_external_ref(external_ref, existing));
+            }
         }
-        Err(error) => return Err(error.into()),
-    };
+        return Err(error.into());
+    }
     insert_lines(&*txn, id, &draft, &assessment).await?;
-    let subject_of = |row: &order::Model| Subject {
+    let subject = Subject {
         kind: "order",
-        id: row.id,
-        version: row.version,
-        customer_id: Some(row.customer_id),
+        id,
+        version: 1,
+        customer_id: Some(customer.id),
         channel: Some(input.channel.as_str()),
     };
     record(
         &*txn,
-        &subject_of(&row),
+        &subject,
         actor,
         EventType::OrderCreated,
         json!({
             "channel": input.channel.as_str(),
-            "external_ref": row.external_ref,
+            "external_ref": input.external_ref,
+            "customer_id": customer.id,
             "lines": draft.lines.len(),
-            "status": row.status,
+            "status": status.as_str(),
         }),
         at,
     )
     .await?;
     if complete {
-        // Numbered last, so the counter row is locked for as short a time as
-        // possible; the number is gap-free because a rollback undoes it.
-        let number = next_number(&*txn, at).await?;
-        order::Entity::update_many()
-            .col_expr(order::Column::Number, Expr::val(number.clone()))
-            .filter(order::Column::Id.eq(id))
-            .exec(&*txn)
-            .await?;
-        row.number = Some(number);
-        let order = to_domain(row.clone(), super::lines_of(&*txn, &[id]).await?)?;
+        confirm(&*txn, db, id, actor, at).await?;
+    } else {
+        let order = load_visible(&*txn, actor, id).await?;
         record(
             &*txn,
-            &subject_of(&row),
+            &subject,
             actor,
-            EventType::OrderConfirmed,
-            confirmed_data(&order),
+            EventType::OrderInfoRequested,
+            info_requested_data(&order),
             at,
         )
         .await?;
-        idempotency.complete(&*txn, actor, &order).await?;
-        txn.commit().await?;
-        return Ok(Created::New(order));
     }
-    let order = to_domain(row.clone(), super::lines_of(&*txn, &[id]).await?)?;
-    record(
-        &*txn,
-        &subject_of(&row),
-        actor,
-        EventType::OrderInfoRequested,
-        info_requested_data(&order),
-        at,
-    )
-    .await?;
+    let order = load_visible(&*txn, actor, id).await?;
     idempotency.complete(&*txn, actor, &order).await?;
     txn.commit().await?;
     Ok(Created::New(order))
 }
 
+/// Numbers a just-confirmed order, publishes `order.confirmed` and starts its
+/// review. The number is taken last: the counter row stays locked only for
+/// the rest of this transaction, and a rollback gives the number back.
+async fn confirm<C: ConnectionTrait>(
+    conn: &C,
+    db: &Db,
+    id: Uuid,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let row = order::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| corrupt("confirmed order", id))?;
+    if row.number.is_none() {
+        let number = next_number(conn, db, at).await?;
+        order::Entity::update_many()
+            .col_expr(order::Column::Number, Expr::val(number))
+            .filter(order::Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    let order = load_visible(conn, actor, id).await?;
+    let subject = Subject {
+        kind: "order",
+        id,
+        version: order.version,
+        customer_id: Some(order.customer_id),
+        channel: Some(order.channel.as_str()),
+    };
+    record(
+        conn,
+        &subject,
+        actor,
+        EventType::OrderConfirmed,
+        confirmed_data(&order),
+        at,
+    )
+    .await?;
+    reviews::start(conn, db, id, actor).await
+}
+
 /// Changes an order's data while it may still change (`pending_info`,
 /// `confirmed`, `in_review`), at the version the caller last read. The
-/// completeness check runs again: supplying what was missing confirms the
-/// order; removing something it needs sends it back to `pending_info`.
+/// completeness check runs again, also when nothing changed (so a pending
+/// order picks up a product or price list added since): supplying what was
+/// missing confirms the order; removing something it needs sends it back to
+/// `pending_info`; a change under review re-opens the stages it affects.
 pub async fn update_order(
     db: &Db,
     actor: &Actor,
@@ -328,16 +405,14 @@ pub async fn update_order(
     let mut draft = old.clone();
     patch.apply(&mut draft);
     let changes = diff(&old, &draft)?;
-    if changes.is_empty() {
+    if changes.is_empty() && current.status != OrderStatus::PendingInfo {
         return Ok(current);
     }
     let customer = customer::Entity::find_by_id(current.customer_id)
         .one(&*txn)
         .await?
         .ok_or_else(|| corrupt("order customer", current.customer_id))?;
-    let customer_currency = Currency::parse(&customer.currency)
-        .ok_or_else(|| corrupt("customer currency", &customer.currency))?;
-    let assessment = assess(&*txn, &draft, customer_currency).await?;
+    let assessment = assess(&*txn, db, &draft, &customer).await?;
     let at = now();
     let complete = assessment.findings.is_empty();
     let status = if complete {
@@ -349,21 +424,25 @@ pub async fn update_order(
         current.status.apply(OrderAction::RequestInfo)?
     };
     let confirming = status == OrderStatus::Confirmed && current.status == OrderStatus::PendingInfo;
-    let number = match (&current.number, confirming) {
-        (Some(number), _) => Some(number.clone()),
-        (None, true) => Some(next_number(&*txn, at).await?),
-        (None, false) => None,
+    let dates_changed =
+        changes.contains_key("lines") || changes.contains_key("requested_delivery_date");
+    // A promise is kept unless what it rests on changed.
+    let promised = match (
+        complete,
+        confirming || dates_changed || current.promised_delivery_date.is_none(),
+    ) {
+        (false, _) => None,
+        (true, true) => Some(promise(db, &draft, &assessment, at)),
+        (true, false) => current.promised_delivery_date,
     };
-    let promised = if complete {
-        Some(promise(db, &draft, &assessment, at))
-    } else {
-        current.promised_delivery_date
-    };
+    let new_findings = to_json(&assessment.findings)?;
+    if changes.is_empty() && new_findings == to_json(&current.findings)? && !confirming {
+        return Ok(current);
+    }
     let version = current.version + 1;
     // Conditional on the version read: a concurrent change makes this match nothing.
     let updated = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::val(status.as_str()))
-        .col_expr(order::Column::Number, Expr::val(number.clone()))
         .col_expr(order::Column::Currency, Expr::val(draft.currency.code()))
         .col_expr(order::Column::ShipTo, Expr::val(to_json(&draft.ship_to)?))
         .col_expr(order::Column::Contact, Expr::val(to_json(&draft.contact)?))
@@ -381,6 +460,10 @@ pub async fn update_order(
             Expr::val(draft.invoice.as_ref().map(to_json).transpose()?),
         )
         .col_expr(
+            order::Column::PaymentMethod,
+            Expr::val(draft.payment_method.map(|m| m.as_str().to_owned())),
+        )
+        .col_expr(
             order::Column::Subtotal,
             Expr::val(assessment.pricing.subtotal.to_string()),
         )
@@ -396,9 +479,10 @@ pub async fn update_order(
             order::Column::Total,
             Expr::val(assessment.pricing.total.to_string()),
         )
+        .col_expr(order::Column::Findings, Expr::val(new_findings))
         .col_expr(
-            order::Column::Findings,
-            Expr::val(to_json(&assessment.findings)?),
+            order::Column::Promotions,
+            Expr::val(to_json(&assessment.promotions)?),
         )
         .col_expr(order::Column::Version, Expr::val(version))
         .col_expr(order::Column::UpdatedAt, Expr::val(at))
@@ -411,63 +495,72 @@ pub async fn update_order(
         .exec(&*txn)
         .await?;
     if updated.rows_affected == 0 {
-        let now_at = order::Entity::find_by_id(id)
-            .one(&*txn)
-            .await?
-            .map_or(current.version, |o| o.version);
-        return Err(ServiceError::VersionMismatch {
-            expected: current.version,
-            current: now_at,
-        });
+        return Err(version_mismatch(&*txn, id, current.version).await);
     }
-    order_line::Entity::delete_many()
-        .filter(order_line::Column::OrderId.eq(id))
-        .exec(&*txn)
-        .await?;
-    insert_lines(&*txn, id, &draft, &assessment).await?;
-    let order = load_visible(&*txn, actor, id).await?;
+    if changes.contains_key("lines") {
+        order_line::Entity::delete_many()
+            .filter(order_line::Column::OrderId.eq(id))
+            .exec(&*txn)
+            .await?;
+        insert_lines(&*txn, id, &draft, &assessment).await?;
+    } else {
+        // The same lines, priced again in place: their ids do not change.
+        reprice_lines(&*txn, &current, &assessment).await?;
+    }
+    let updated_order = load_visible(&*txn, actor, id).await?;
     let subject = Subject {
         kind: "order",
         id,
         version,
-        customer_id: Some(order.customer_id),
-        channel: Some(order.channel.as_str()),
+        customer_id: Some(current.customer_id),
+        channel: Some(current.channel.as_str()),
     };
     record(
         &*txn,
         &subject,
         actor,
         EventType::OrderUpdated,
-        json!({ "changes": changes }),
+        json!({
+            "changes": changes,
+            "status": status.as_str(),
+            "subtotal": updated_order.subtotal.to_string(),
+            "discount_total": updated_order.discount_total.to_string(),
+            "tax_total": updated_order.tax_total.to_string(),
+            "total": updated_order.total.to_string(),
+            "promised_delivery_date": promised,
+        }),
         at,
     )
     .await?;
     if confirming {
-        record(
-            &*txn,
-            &subject,
-            actor,
-            EventType::OrderConfirmed,
-            confirmed_data(&order),
-            at,
-        )
-        .await?;
+        confirm(&*txn, db, id, actor, at).await?;
     } else if !complete {
+        reviews::supersede_open(&*txn, id, at).await?;
         record(
             &*txn,
             &subject,
             actor,
             EventType::OrderInfoRequested,
-            info_requested_data(&order),
+            info_requested_data(&updated_order),
             at,
         )
         .await?;
+    } else if status == OrderStatus::InReview {
+        let mut stages: Vec<ReviewStage> = changes
+            .keys()
+            .flat_map(|field| stages_affected_by(field).iter().copied())
+            .collect();
+        stages.sort();
+        stages.dedup();
+        reviews::reopen(&*txn, db, id, &stages, actor).await?;
     }
+    let order = load_visible(&*txn, actor, id).await?;
     txn.commit().await?;
     Ok(order)
 }
 
-/// Cancels an order that has not shipped, with a reason.
+/// Cancels an order that has not shipped, with a reason. Partners may cancel
+/// their own orders only until they are approved.
 pub async fn cancel_order(
     db: &Db,
     actor: &Actor,
@@ -481,6 +574,17 @@ pub async fn cancel_order(
     let txn = db.write().await?;
     let current = load_visible(&*txn, actor, id).await?;
     let status = current.status.apply(OrderAction::Cancel)?;
+    if actor.is_partner()
+        && !matches!(
+            current.status,
+            OrderStatus::PendingInfo | OrderStatus::Confirmed | OrderStatus::InReview
+        )
+    {
+        return Err(ServiceError::Forbidden(format!(
+            "the order is {}: partners may cancel only orders not yet approved; ask your account manager",
+            current.status
+        )));
+    }
     check_version(&current, expected_version)?;
     let at = now();
     let version = current.version + 1;
@@ -495,11 +599,9 @@ pub async fn cancel_order(
         .exec(&*txn)
         .await?;
     if updated.rows_affected == 0 {
-        return Err(ServiceError::VersionMismatch {
-            expected: current.version,
-            current: current.version + 1,
-        });
+        return Err(version_mismatch(&*txn, id, current.version).await);
     }
+    reviews::supersede_open(&*txn, id, at).await?;
     let subject = Subject {
         kind: "order",
         id,
@@ -531,24 +633,36 @@ fn check_version(order: &Order, expected: Option<i32>) -> ServiceResult<()> {
     }
 }
 
-fn promise(
-    db: &Db,
-    draft: &OrderDraft,
-    assessment: &Assessment,
-    at: DateTime<Utc>,
-) -> chrono::NaiveDate {
+/// The error for a conditional update that matched nothing, with the
+/// version the order is at now.
+async fn version_mismatch<C: ConnectionTrait>(conn: &C, id: Uuid, expected: i32) -> ServiceError {
+    match order::Entity::find_by_id(id).one(conn).await {
+        Ok(Some(row)) => ServiceError::VersionMismatch {
+            expected,
+            current: row.version,
+        },
+        Ok(None) => ServiceError::not_found("order", id),
+        Err(error) => error.into(),
+    }
+}
+
+fn promise(db: &Db, draft: &OrderDraft, assessment: &Assessment, at: DateTime<Utc>) -> NaiveDate {
     intake::promise(
         draft.requested_delivery_date,
-        at.date_naive(),
+        db.config().today(at),
         assessment.longest_lead_days,
         db.config().handling_days,
     )
 }
 
-/// The next order number of `at`'s year: `SO-2026-000123`. The counter row
-/// is locked until the transaction ends, so numbers are gap-free and unique.
-async fn next_number<C: ConnectionTrait>(conn: &C, at: DateTime<Utc>) -> ServiceResult<String> {
-    let year = at.year();
+/// The next order number of the business year: `SO-2026-000123`. The counter
+/// row is locked until the transaction ends, so numbers are gap-free and unique.
+async fn next_number<C: ConnectionTrait>(
+    conn: &C,
+    db: &Db,
+    at: DateTime<Utc>,
+) -> ServiceResult<String> {
+    let year = db.config().today(at).year();
     order_number_counter::Entity::insert(order_number_counter::ActiveModel {
         year: Set(year),
         last: Set(0),
@@ -611,28 +725,74 @@ async fn insert_lines<C: ConnectionTrait>(
     let rows: Vec<order_line::ActiveModel> = draft
         .lines
         .iter()
-        .zip(&assessment.pricing.lines)
-        .zip(&assessment.product_ids)
         .enumerate()
-        .map(|(i, ((line, price), product_id))| order_line::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            order_id: Set(order_id),
-            line_no: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
-            sku: Set(line.sku.clone()),
-            product_id: Set(*product_id),
-            quantity: Set(line.quantity),
-            unit_price: Set(price.unit_price.map(Into::into)),
-            subtotal: Set(price.subtotal.into()),
-            discount: Set(price.discount.into()),
-            tax_rate: Set(price.tax_rate.into()),
-            tax: Set(price.tax.into()),
-            total: Set(price.total.into()),
-            custom_spec: Set(line.custom_spec.clone()),
+        .map(|(i, line)| {
+            let price = &assessment.pricing.lines[i];
+            order_line::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                order_id: Set(order_id),
+                line_no: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+                sku: Set(line.sku.clone()),
+                product_id: Set(assessment.product_ids[i]),
+                quantity: Set(line.quantity),
+                unit_price: Set(price.unit_price.map(Into::into)),
+                price_source: Set(assessment.sources[i].as_str().to_owned()),
+                subtotal: Set(price.subtotal.into()),
+                discount: Set(price.discount.into()),
+                tax_rate: Set(price.tax_rate.into()),
+                tax: Set(price.tax.into()),
+                total: Set(price.total.into()),
+                custom_spec: Set(line.custom_spec.clone()),
+            }
         })
         .collect();
     if !rows.is_empty() {
         order_line::Entity::insert_many(rows)
             .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn reprice_lines<C: ConnectionTrait>(
+    conn: &C,
+    order: &Order,
+    assessment: &Assessment,
+) -> ServiceResult<()> {
+    for (i, line) in order.lines.iter().enumerate() {
+        let price = &assessment.pricing.lines[i];
+        order_line::Entity::update_many()
+            .col_expr(
+                order_line::Column::ProductId,
+                Expr::val(assessment.product_ids[i]),
+            )
+            .col_expr(
+                order_line::Column::UnitPrice,
+                Expr::val(price.unit_price.map(|p| p.to_string())),
+            )
+            .col_expr(
+                order_line::Column::PriceSource,
+                Expr::val(assessment.sources[i].as_str()),
+            )
+            .col_expr(
+                order_line::Column::Subtotal,
+                Expr::val(price.subtotal.to_string()),
+            )
+            .col_expr(
+                order_line::Column::Discount,
+                Expr::val(price.discount.to_string()),
+            )
+            .col_expr(
+                order_line::Column::TaxRate,
+                Expr::val(price.tax_rate.to_string()),
+            )
+            .col_expr(order_line::Column::Tax, Expr::val(price.tax.to_string()))
+            .col_expr(
+                order_line::Column::Total,
+                Expr::val(price.total.to_string()),
+            )
+            .filter(order_line::Column::Id.eq(line.id))
+            .exec(conn)
             .await?;
     }
     Ok(())
@@ -697,6 +857,11 @@ fn diff(old: &OrderDraft, new: &OrderDraft) -> ServiceResult<serde_json::Map<Str
             json!(new.special_instructions),
         ),
         ("invoice", to_json(&old.invoice)?, to_json(&new.invoice)?),
+        (
+            "payment_method",
+            json!(old.payment_method.map(|m| m.as_str())),
+            json!(new.payment_method.map(|m| m.as_str())),
+        ),
     ];
     Ok(pairs
         .into_iter()
@@ -724,6 +889,7 @@ fn confirmed_data(order: &Order) -> Value {
         "discount_total": order.discount_total.to_string(),
         "tax_total": order.tax_total.to_string(),
         "total": order.total.to_string(),
+        "promotions": order.promotions.applied,
         "requested_delivery_date": order.requested_delivery_date,
         "promised_delivery_date": order.promised_delivery_date,
         "contact": order.contact,

@@ -23,6 +23,8 @@ use super::{ServiceError, ServiceResult};
 use crate::domain::actor::Actor;
 use crate::domain::money::Currency;
 use crate::domain::order::{Channel, Order, OrderLine, OrderStatus};
+use crate::domain::pricing::PriceSource;
+use crate::domain::review::PaymentMethod;
 
 /// Loads an order the actor may see, or reports it missing.
 pub(crate) async fn load_visible<C: ConnectionTrait>(
@@ -87,6 +89,8 @@ pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> Ser
                     product_id: line.product_id,
                     quantity: line.quantity,
                     unit_price: line.unit_price.map(|p| p.0),
+                    price_source: PriceSource::parse(&line.price_source)
+                        .ok_or_else(|| corrupt("price source", &line.price_source))?,
                     subtotal: line.subtotal.0,
                     discount: line.discount.0,
                     tax_rate: line.tax_rate.0,
@@ -114,5 +118,15 @@ pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> Ser
         confirmed_at: row.confirmed_at,
         cancelled_at: row.cancelled_at,
         cancel_reason: row.cancel_reason,
+        payment_method: match &row.payment_method {
+            Some(method) => Some(
+                PaymentMethod::parse(method).ok_or_else(|| corrupt("payment method", method))?,
+            ),
+            None => None,
+        },
+        promotions: serde_json::from_value(row.promotions.clone())
+            .map_err(|_| json("promotions", &row.promotions))?,
+        review_round: row.review_round,
+        approved_at: row.approved_at,
     })
 }
