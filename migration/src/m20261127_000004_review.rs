@@ -50,7 +50,9 @@ impl MigrationTrait for Migration {
             .await?;
         for column in [
             string_null("payment_method").to_owned(),
-            json("promotions").default("[]").to_owned(),
+            json("promotions")
+                .default(r#"{"applied":[],"missed":[]}"#)
+                .to_owned(),
             integer("review_round").default(0).to_owned(),
             timestamp_with_time_zone_null("approved_at").to_owned(),
         ] {

@@ -424,3 +424,67 @@ async fn pricing_policies_are_set_read_and_removed() {
         "G1"
     );
 }
+
+#[tokio::test]
+async fn an_amount_off_is_split_into_cents_that_add_up() {
+    let app = spawn_app().await;
+    let (customer_id, _) = setup(&app).await;
+    for sku in ["A-1", "B-1", "C-1"] {
+        app.create_product(sku, json!({"list_price": "33.00"}))
+            .await;
+    }
+    promote(&app, json!({"code": "TENOFF", "name": "Ten off", "kind": "amount", "value": "10", "currency": "CNY",
+                         "skus": ["A-1", "B-1", "C-1"], "valid_from": day(0)}))
+    .await;
+    let placed = order(
+        &app,
+        &json!({"channel": "web", "customer_id": customer_id, "ship_to": address(),
+                "contact": {"name": "Li Wei", "phone": "+86 21 5555 0101"},
+                "lines": [{"sku": "A-1", "quantity": 1}, {"sku": "B-1", "quantity": 1}, {"sku": "C-1", "quantity": 1}]}),
+    )
+    .await;
+    let discounts: Vec<&str> = placed["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["discount"].as_str().unwrap())
+        .collect();
+    assert_eq!(discounts, vec!["3.34", "3.33", "3.33"]);
+    assert_eq!(placed["promotions"][0]["discount"], "10.00");
+    assert_eq!(placed["discount_total"], "10.00");
+    assert_eq!(placed["total"], "89.00");
+}
+
+#[tokio::test]
+async fn promotion_changes_are_validated_like_new_promotions() {
+    let app = spawn_app().await;
+    let created = promote(
+        &app,
+        json!({"code": "PCT", "name": "p", "kind": "percent", "value": "5", "valid_from": day(0)}),
+    )
+    .await;
+    let path = format!("/api/v1/promotions/{}", created["id"].as_str().unwrap());
+    let reply = app
+        .patch(&path, &app.admin(), &json!({"min_quantity": 0}))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(reply.error_paths(), vec!["min_quantity"]);
+    // A percent off made without a currency cannot gain a minimum amount.
+    let reply = app
+        .patch(&path, &app.admin(), &json!({"min_amount": "100.00"}))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(reply.error_paths(), vec!["min_amount"]);
+    let reply = app
+        .patch(&path, &app.admin(), &json!({"value": "100.5"}))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(reply.error_paths(), vec!["value"]);
+    // Nothing was changed by the refused patches.
+    let current = app.get(&path, &app.admin()).await.expect(200).body;
+    assert_eq!(current["value"], "5");
+    assert_eq!(current["min_quantity"], Value::Null);
+    app.patch(&path, &app.admin(), &json!({"min_quantity": 3}))
+        .await
+        .expect(200);
+}

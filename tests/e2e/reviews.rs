@@ -115,7 +115,10 @@ async fn a_clean_order_is_approved_end_to_end_with_every_finding_recorded() {
         assert_eq!(review["human_reasons"], json!([]));
         assert_eq!(review["round"], 1);
     }
-    assert_eq!(codes(&reviews[0]), vec!["customer_active"]);
+    assert_eq!(
+        codes(&reviews[0]),
+        vec!["customer_active", "credit_standing"]
+    );
     assert!(
         codes(&reviews[1]).contains(&"credit_within_limit".to_owned()),
         "{:?}",
@@ -216,7 +219,7 @@ async fn each_kind_of_finding_waits_in_its_stages_queue() {
     assert_eq!(shortfall["data"]["shortfall"], 500);
     assert_eq!(
         shortfall["data"]["remedies"],
-        json!(["production", "backorder", "partial_shipment"])
+        json!(["backorder", "partial_shipment"])
     );
     assert_eq!(queue("inventory").await, 1);
 
@@ -558,21 +561,33 @@ async fn a_change_under_review_reopens_only_the_stages_it_affects() {
     )
     .await;
     assert_eq!(updated["status"], "in_review");
+    // Re-opened stages keep their earlier decision as `superseded` and get a
+    // fresh review; the others are the same review as before.
+    let current = |reviews: &[Value], stage: &str| -> Value {
+        reviews
+            .iter()
+            .find(|r| r["stage"] == stage && r["status"] != "superseded")
+            .unwrap_or_else(|| panic!("a current {stage} review"))
+            .clone()
+    };
     let after = reviews_of(&app, &order).await;
+    assert_eq!(after.len(), 6, "two stages re-opened");
+    assert_eq!(current(&after, "sales"), before[0], "sales untouched");
     assert_eq!(
-        after[0]["updated_at"], before[0]["updated_at"],
-        "sales untouched"
-    );
-    assert_eq!(
-        after[2]["updated_at"], before[2]["updated_at"],
+        current(&after, "inventory"),
+        before[2],
         "inventory untouched"
     );
-    assert_ne!(
-        after[1]["updated_at"], before[1]["updated_at"],
-        "finance ran again"
-    );
-    assert_eq!(after[1]["status"], "approved");
-    assert_eq!(after[3]["status"], "pending");
+    let finance = current(&after, "finance");
+    assert_ne!(finance["id"], before[1]["id"], "finance ran again");
+    assert_eq!(finance["status"], "approved");
+    assert_eq!(current(&after, "final")["status"], "pending");
+    let superseded: Vec<&str> = after
+        .iter()
+        .filter(|r| r["status"] == "superseded")
+        .map(|r| r["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(superseded, vec!["finance", "final"]);
     let types = event_types(&app, &order).await;
     assert!(types.contains(&"order.review_reopened".to_owned()));
     // Lines matter to every stage.
@@ -584,10 +599,14 @@ async fn a_change_under_review_reopens_only_the_stages_it_affects() {
     assert_eq!(updated["total"], "50.00");
     let after = reviews_of(&app, &order).await;
     assert_ne!(
-        after[0]["updated_at"], before[0]["updated_at"],
+        current(&after, "sales")["id"],
+        before[0]["id"],
         "sales ran again"
     );
-    assert_eq!(after[2]["findings"][0]["data"]["sku"], "CUP-1");
+    assert_eq!(
+        current(&after, "inventory")["findings"][0]["data"]["sku"],
+        "CUP-1"
+    );
 }
 
 #[tokio::test]
@@ -700,7 +719,7 @@ async fn graphql_works_the_same_queues() {
     assert_eq!(node["orderId"], order["id"], "{}", queue.text);
     assert_eq!(
         node["findings"][0],
-        json!({"code": "customer_on_credit_hold", "severity": "warning"})
+        json!({"code": "customer_on_credit_hold", "severity": "WARNING"})
     );
     let denied = app
         .graphql(
@@ -747,4 +766,163 @@ async fn graphql_works_the_same_queues() {
         )
         .await;
     assert_eq!(read.body["data"]["reviewPolicy"]["newCustomer"], true);
+}
+
+#[tokio::test]
+async fn two_people_deciding_the_same_review_at_once_get_one_decision() {
+    let app = spawn_app().await;
+    let (_, body) = setup(&app, json!({})).await;
+    set_policy(&app, json!({"stages": {"sales": {"auto_approve": false}}})).await;
+    for _ in 0..5 {
+        let order = place(&app, &body).await;
+        let review = pending(&app, &order).await;
+        assert_eq!(review["stage"], "sales");
+        let sales = app.token_for("sales-a", &[Role::Sales]);
+        let other = app.token_for("sales-b", &[Role::Sales]);
+        let (a, b) = tokio::join!(
+            decide(&app, &sales, &review, json!({"decision": "approve"})),
+            decide(
+                &app,
+                &other,
+                &review,
+                json!({"decision": "reject", "reason_code": "price"})
+            ),
+        );
+        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "{} / {}", a.text, b.text);
+        let loser = if a.status.as_u16() == 409 { &a } else { &b };
+        assert_eq!(loser.body["code"], "review_not_pending", "{}", loser.text);
+        // The order shows exactly the winner's decision, once.
+        let order = app
+            .get(
+                &format!("/api/v1/orders/{}", order["id"].as_str().unwrap()),
+                &app.admin(),
+            )
+            .await
+            .expect(200)
+            .body;
+        let expected = if a.status.as_u16() == 200 {
+            "approved"
+        } else {
+            "rejected"
+        };
+        assert_eq!(order["status"], expected);
+        let human: Vec<String> = event_types(&app, &order)
+            .await
+            .into_iter()
+            .filter(|t| t == "order.review_decided")
+            .collect();
+        // Three automatic decisions follow an approval; a rejection ends it.
+        assert_eq!(human.len(), if expected == "approved" { 4 } else { 1 });
+    }
+}
+
+#[tokio::test]
+async fn a_persons_decision_is_on_the_timeline_and_hidden_from_partners() {
+    let app = spawn_app().await;
+    let (customer_id, body) = setup(&app, json!({})).await;
+    set_policy(
+        &app,
+        json!({"stages": {"finance": {"auto_approve": false}}}),
+    )
+    .await;
+    let order = place(&app, &body).await;
+    let review = pending(&app, &order).await;
+    assert_eq!(review["stage"], "finance");
+    decide(
+        &app,
+        &app.token_for("fin-zhao", &[Role::Finance]),
+        &review,
+        json!({"decision": "approve", "comment": "known customer"}),
+    )
+    .await
+    .expect(200);
+    let id = order["id"].as_str().unwrap();
+    let timeline = app
+        .get(&format!("/api/v1/orders/{id}/timeline"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    let decision = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "order.review_decided" && e["data"]["stage"] == "finance")
+        .expect("the finance decision");
+    assert_eq!(decision["actor"]["sub"], "fin-zhao");
+    assert_eq!(decision["actor"]["roles"], json!(["finance"]));
+    assert_eq!(decision["data"]["decision"], "approve");
+    assert_eq!(decision["data"]["comment"], "known customer");
+    assert_eq!(decision["data"]["decided_by"], "fin-zhao");
+
+    // The partner sees its order's progress, not the internal review.
+    let partner = app.partner(customer_id.parse().unwrap());
+    let theirs = app
+        .get(&format!("/api/v1/orders/{id}/timeline"), &partner)
+        .await
+        .expect(200)
+        .body;
+    let types: Vec<&str> = theirs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"order.created"), "{types:?}");
+    assert!(types.contains(&"order.approved"), "{types:?}");
+    assert!(
+        !types.iter().any(|t| t.starts_with("order.review_")),
+        "{types:?}"
+    );
+    let feed = app.get("/api/v1/events", &partner).await.expect(200).body;
+    let feed_types: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(feed_types.contains(&"order.approved"), "{feed_types:?}");
+    assert!(
+        !feed_types.iter().any(|t| t.starts_with("order.review_")),
+        "{feed_types:?}"
+    );
+    // Staff see the published review event (the queue entry) in the feed.
+    let staff = app
+        .get("/api/v1/events", &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        staff["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "order.review_required")
+    );
+}
+
+#[tokio::test]
+async fn a_review_policy_with_a_currency_twice_is_refused() {
+    let app = spawn_app().await;
+    let body = json!({"stages": {"sales": {"auto_approve": true}, "finance": {"auto_approve": true},
+                                 "inventory": {"auto_approve": true}, "final": {"auto_approve": true}},
+                      "order_total_above": [{"currency": "CNY", "amount": "100.00"},
+                                            {"currency": "CNY", "amount": "5.00"}]});
+    let reply = app
+        .send(
+            Method::PUT,
+            "/api/v1/review-policy",
+            Some(&app.admin()),
+            Some(&body),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(reply.error_paths(), vec!["order_total_above[1].currency"]);
+    let policy = app
+        .get("/api/v1/review-policy", &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(policy["order_total_above"], json!([]));
 }

@@ -146,6 +146,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with some settings overridden (`("DINGDAN_MAX_BODY_BYTES", "2048")`).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    init_logs();
     let database = TestDatabase::create().await;
     let mut vars: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".into(), database.url.clone()),
@@ -412,11 +413,37 @@ pub fn address() -> Value {
 }
 
 /// Overwrites the fields of `target` with those of `overrides`.
-pub fn merge(target: &mut Value, overrides: Value) {
-    if let (Some(target), Value::Object(overrides)) = (target.as_object_mut(), overrides) {
-        for (key, value) in overrides {
-            target.insert(key, value);
+/// With `DINGDAN_TEST_LOG` set (a filter such as `warn` or `dingdan=debug`),
+/// the servers' logs go to the test output: run with `--nocapture` to see them.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("DINGDAN_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
         }
+    });
+}
+
+/// Merges `overrides` into `target`: objects merge key by key, recursively;
+/// anything else replaces what was there.
+pub fn merge(target: &mut Value, overrides: Value) {
+    match (target, overrides) {
+        (Value::Object(target), Value::Object(overrides)) => {
+            for (key, value) in overrides {
+                match target.get_mut(&key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
+                    _ => {
+                        target.insert(key, value);
+                    }
+                }
+            }
+        }
+        (target, overrides) => *target = overrides,
     }
 }
 

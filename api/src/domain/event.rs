@@ -57,6 +57,24 @@ impl EventType {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// Whether only staff may see it: the review's inner workings (findings,
+    /// reviewers, comments) are not the customer's business.
+    pub fn staff_only(&self) -> bool {
+        match self {
+            EventType::OrderReviewStarted
+            | EventType::OrderReviewRequired
+            | EventType::OrderReviewDecided
+            | EventType::OrderReviewReopened => true,
+            EventType::OrderCreated
+            | EventType::OrderUpdated
+            | EventType::OrderInfoRequested
+            | EventType::OrderConfirmed
+            | EventType::OrderCancelled
+            | EventType::OrderApproved
+            | EventType::OrderRejected => false,
+        }
+    }
+
     /// Whether subscribers receive it (the rest stay on the timeline only).
     pub fn published(&self) -> bool {
         match self {

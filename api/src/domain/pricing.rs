@@ -309,22 +309,47 @@ impl Promotion {
             ));
         }
         let base: Decimal = qualifying.iter().map(|i| remaining[*i]).sum();
+        if base <= Decimal::ZERO {
+            return Err("nothing is left to discount".to_owned());
+        }
         let mut discounts = vec![Decimal::ZERO; lines.len()];
         match self.kind {
             PromotionKind::Percent => {
+                // Each line's share is rounded to the currency on its own, so
+                // every line's discounted amount is payable as it stands.
                 for i in &qualifying {
-                    discounts[*i] = remaining[*i] * self.value / Decimal::ONE_HUNDRED;
+                    discounts[*i] =
+                        currency.round(remaining[*i] * self.value / Decimal::ONE_HUNDRED);
                 }
             }
             PromotionKind::Amount => {
                 // Spread over the qualifying lines in proportion to what is left
-                // of them, never more than is left.
-                let total = self.value.min(base);
-                if base.is_zero() {
-                    return Err("nothing is left to discount".to_owned());
-                }
+                // of them, never more than is left. Shares are cut to the minor
+                // unit and the cents left over go to the largest remainders, so
+                // the shares add up to exactly the promotion's amount.
+                let total = currency.round(self.value.min(base));
+                let unit = currency.minor_unit();
+                let mut given = Decimal::ZERO;
+                let mut remainders = Vec::with_capacity(qualifying.len());
                 for i in &qualifying {
-                    discounts[*i] = total * remaining[*i] / base;
+                    let exact = total * remaining[*i] / base;
+                    let floor = (exact / unit).floor() * unit;
+                    discounts[*i] = floor;
+                    given += floor;
+                    remainders.push((exact - floor, *i));
+                }
+                // Largest remainder first; ties go to the earlier line.
+                remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                let mut left = total - given;
+                for (_, i) in remainders {
+                    if left < unit {
+                        break;
+                    }
+                    discounts[i] += unit;
+                    left -= unit;
+                }
+                for d in &mut discounts {
+                    *d = currency.round(*d);
                 }
             }
         }
@@ -405,14 +430,6 @@ pub fn apply_promotions(
             Err(reason) => missed.push(missed_one(promotion, reason)),
         }
     }
-    if let Some((winner, _)) = &best_single {
-        for loser in beaten {
-            missed.push(missed_one(
-                loser,
-                format!("{} gives more, and they do not stack", winner.code),
-            ));
-        }
-    }
     // Every stackable promotion, one after another.
     let mut remaining = subtotals.clone();
     let mut stacked: Vec<(&Promotion, Vec<Decimal>)> = Vec::new();
@@ -439,6 +456,12 @@ pub fn apply_promotions(
     };
     let chosen: Vec<(&Promotion, Vec<Decimal>)> = if single_total >= stacked_total {
         if let Some((single, _)) = &best_single {
+            for loser in beaten {
+                missed.push(missed_one(
+                    loser,
+                    format!("{} gives more, and they do not stack", single.code),
+                ));
+            }
             for (other, _) in &stacked {
                 missed.push(missed_one(
                     other,
@@ -448,7 +471,8 @@ pub fn apply_promotions(
         }
         best_single.into_iter().collect()
     } else {
-        if let Some((single, _)) = &best_single {
+        let singles = best_single.iter().map(|(single, _)| *single);
+        for single in singles.chain(beaten) {
             missed.push(missed_one(
                 single,
                 "the stackable promotions together give more".to_owned(),
@@ -564,6 +588,53 @@ mod tests {
         assert_eq!(codes, vec!["FIVE", "TENOFF"]);
         assert_eq!(outcome.discounts.iter().sum::<Decimal>(), dec("17.5"));
         assert_eq!(outcome.missed[0].code, "SEVEN");
+    }
+
+    #[test]
+    fn an_amount_off_splits_into_cents_that_add_up_exactly() {
+        let ten_off = promotion("TENOFF", PromotionKind::Amount, "10", false);
+        let line = |sku: &str| PromotionLine {
+            sku: sku.into(),
+            quantity: 1,
+            subtotal: dec("33.00"),
+        };
+        let three = vec![line("A"), line("B"), line("C")];
+        let outcome = apply_promotions(&[ten_off], &three, "retail", cny(), day(5));
+        assert_eq!(
+            outcome.discounts,
+            vec![dec("3.34"), dec("3.33"), dec("3.33")]
+        );
+        assert_eq!(outcome.discounts.iter().sum::<Decimal>(), dec("10.00"));
+        assert_eq!(outcome.applied[0].discount, dec("10.00"));
+    }
+
+    #[test]
+    fn percent_shares_are_rounded_per_line_and_the_total_is_their_sum() {
+        let third = promotion("THIRD", PromotionKind::Percent, "33.333", false);
+        let line = |sku: &str| PromotionLine {
+            sku: sku.into(),
+            quantity: 1,
+            subtotal: dec("0.10"),
+        };
+        let outcome = apply_promotions(&[third], &[line("A"), line("B")], "retail", cny(), day(5));
+        assert_eq!(outcome.discounts, vec![dec("0.03"), dec("0.03")]);
+        assert_eq!(outcome.applied[0].discount, dec("0.06"));
+    }
+
+    #[test]
+    fn singles_beaten_by_a_stack_say_so() {
+        let a = promotion("A", PromotionKind::Percent, "3", false);
+        let b = promotion("B", PromotionKind::Percent, "4", false);
+        let stack = promotion("S", PromotionKind::Percent, "20", true);
+        let outcome = apply_promotions(&[a, b, stack], &lines(), "retail", cny(), day(5));
+        assert_eq!(outcome.applied[0].code, "S");
+        assert_eq!(outcome.missed.len(), 2);
+        assert!(
+            outcome
+                .missed
+                .iter()
+                .all(|m| m.reason == "the stackable promotions together give more")
+        );
     }
 
     #[test]

@@ -596,7 +596,8 @@ pub fn inventory_findings(
                 );
             }
             let shortfall = line.demand - total;
-            let mut remedies = vec!["production", "backorder"];
+            // Made-to-order lines are handled above; stock lines wait for stock.
+            let mut remedies = vec!["backorder"];
             if allow_partial_shipment && total > 0 {
                 remedies.push("partial_shipment");
             }
@@ -614,18 +615,31 @@ pub fn inventory_findings(
         .collect()
 }
 
-/// The final review's summary: how each earlier stage was decided.
-pub fn final_findings(decided: &[(ReviewStage, String, Option<String>)]) -> Vec<ReviewFinding> {
-    decided
-        .iter()
-        .map(|(stage, by, comment)| {
-            ReviewFinding::info(
-                "stage_approved",
-                format!("{stage} review approved by {by}"),
-                json!({"stage": stage.as_str(), "decided_by": by, "comment": comment}),
-            )
-        })
-        .collect()
+/// The final review's summary: how each earlier stage was decided, and the
+/// warnings a person approved there (for the record, no longer open).
+pub fn final_findings(
+    decided: &[(ReviewStage, String, Option<String>, Vec<ReviewFinding>)],
+) -> Vec<ReviewFinding> {
+    let mut findings = Vec::new();
+    for (stage, by, comment, stage_findings) in decided {
+        let warnings: Vec<&ReviewFinding> = stage_findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .collect();
+        findings.push(ReviewFinding::info(
+            "stage_approved",
+            format!("{stage} review approved by {by}"),
+            json!({"stage": stage.as_str(), "decided_by": by, "comment": comment, "warnings_accepted": warnings.len()}),
+        ));
+        for warning in warnings {
+            findings.push(ReviewFinding::info(
+                "accepted_warning",
+                format!("{stage}: {} (accepted by {by})", warning.message),
+                json!({"stage": stage.as_str(), "code": warning.code, "data": warning.data}),
+            ));
+        }
+    }
+    findings
 }
 
 /// Which stages a change to an order's data affects.
@@ -724,7 +738,7 @@ mod tests {
         assert_eq!(short[0].code, "shortfall");
         assert_eq!(
             short[0].data["remedies"],
-            json!(["production", "backorder", "partial_shipment"])
+            json!(["backorder", "partial_shipment"])
         );
         let spread = inventory_findings(&[line(vec![("SH", 6), ("BJ", 6)])], true);
         assert_eq!(

@@ -600,6 +600,13 @@ pub async fn update_promotion(
             "a percent off is at most 100",
         ));
     }
+    if matches!(patch.min_amount, Some(Some(_))) && current.currency.is_none() {
+        return Err(ServiceError::invalid(
+            "min_amount",
+            "currency_required",
+            "this promotion has no currency, so it cannot have a minimum amount; create one with a currency",
+        ));
+    }
     let mut row = current.into_active_model();
     if let Some(name) = patch.name {
         row.name = Set(name);

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _,
+    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -148,26 +148,7 @@ pub(crate) async fn start<C: ConnectionTrait>(
     let next = status.apply(OrderAction::StartReview)?;
     let round = current.review_round + 1;
     supersede_open(conn, order_id, at).await?;
-    let rows = ReviewStage::ALL.map(|stage| order_review::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        order_id: Set(order_id),
-        round: Set(round),
-        stage: Set(stage.as_str().to_owned()),
-        position: Set(stage.position()),
-        status: Set(ReviewStatus::Waiting.as_str().to_owned()),
-        findings: Set(json!([])),
-        human_reasons: Set(json!([])),
-        decision: Set(None),
-        reason_code: Set(None),
-        comment: Set(None),
-        decided_by: Set(None),
-        decided_at: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    });
-    order_review::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
+    insert_waiting(conn, order_id, round, &ReviewStage::ALL, at).await?;
     let version = set_status(conn, &current, next, |update| {
         update.col_expr(order::Column::ReviewRound, Expr::val(round))
     })
@@ -196,44 +177,70 @@ pub(crate) async fn reopen<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or_else(|| ServiceError::not_found("order", order_id))?;
+    let at = now();
     let names: Vec<&str> = stages.iter().map(ReviewStage::as_str).collect();
+    // The reopened stages get new review rows: a decision sent for the old
+    // one (on findings that no longer hold) is refused as not pending.
     order_review::Entity::update_many()
         .col_expr(
             order_review::Column::Status,
-            Expr::val(ReviewStatus::Waiting.as_str()),
+            Expr::val(ReviewStatus::Superseded.as_str()),
         )
-        .col_expr(
-            order_review::Column::Decision,
-            Expr::val(Option::<String>::None),
-        )
-        .col_expr(
-            order_review::Column::DecidedBy,
-            Expr::val(Option::<String>::None),
-        )
-        .col_expr(
-            order_review::Column::DecidedAt,
-            Expr::val(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(order_review::Column::UpdatedAt, Expr::val(now()))
+        .col_expr(order_review::Column::UpdatedAt, Expr::val(at))
         .filter(order_review::Column::OrderId.eq(order_id))
         .filter(order_review::Column::Round.eq(current.review_round))
         .filter(order_review::Column::Stage.is_in(names.clone()))
         .filter(order_review::Column::Status.is_in([
             ReviewStatus::Approved.as_str(),
             ReviewStatus::Pending.as_str(),
+            ReviewStatus::Waiting.as_str(),
         ]))
         .exec(conn)
         .await?;
+    insert_waiting(conn, order_id, current.review_round, stages, at).await?;
     record(
         conn,
         &subject(&current, current.version),
         actor,
         EventType::OrderReviewReopened,
         json!({"round": current.review_round, "stages": names}),
-        now(),
+        at,
     )
     .await?;
     advance(conn, db, order_id, actor).await
+}
+
+async fn insert_waiting<C: ConnectionTrait>(
+    conn: &C,
+    order_id: Uuid,
+    round: i32,
+    stages: &[ReviewStage],
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    if stages.is_empty() {
+        return Ok(());
+    }
+    let rows = stages.iter().map(|stage| order_review::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        order_id: Set(order_id),
+        round: Set(round),
+        stage: Set(stage.as_str().to_owned()),
+        position: Set(stage.position()),
+        status: Set(ReviewStatus::Waiting.as_str().to_owned()),
+        findings: Set(json!([])),
+        human_reasons: Set(json!([])),
+        decision: Set(None),
+        reason_code: Set(None),
+        comment: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    });
+    order_review::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
 }
 
 /// Ends the open stages of an order's current round (the order left review).
@@ -276,6 +283,7 @@ async fn advance<C: ConnectionTrait>(
         let reviews = order_review::Entity::find()
             .filter(order_review::Column::OrderId.eq(order_id))
             .filter(order_review::Column::Round.eq(current.review_round))
+            .filter(order_review::Column::Status.ne(ReviewStatus::Superseded.as_str()))
             .order_by_asc(order_review::Column::Position)
             .all(conn)
             .await?;
@@ -400,9 +408,13 @@ async fn set_status<C: ConnectionTrait>(
         .filter(order::Column::Version.eq(current.version));
     let result = extra(update).exec(conn).await?;
     if result.rows_affected == 0 {
+        let now_at = order::Entity::find_by_id(current.id)
+            .one(conn)
+            .await?
+            .map_or(current.version, |o| o.version);
         return Err(ServiceError::VersionMismatch {
             expected: current.version,
-            current: current.version + 1,
+            current: now_at,
         });
     }
     Ok(version)
@@ -426,7 +438,18 @@ async fn evaluate<C: ConnectionTrait>(
     order: &Order,
     reviews: &[order_review::Model],
 ) -> ServiceResult<(Vec<ReviewFinding>, PolicyFacts)> {
-    let customer = customer::Entity::find_by_id(order.customer_id)
+    let mut find_customer = customer::Entity::find_by_id(order.customer_id);
+    if stage == ReviewStage::Finance
+        && conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres
+    {
+        // Credit decisions about one customer take turns: a concurrent
+        // approval waits here, then sees this one's exposure. `FOR NO KEY
+        // UPDATE`, not `FOR UPDATE`: the latter would also wait for the key
+        // share locks that inserting another order of this customer takes,
+        // and deadlock with it on the order-number counter.
+        find_customer = find_customer.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
+    }
+    let customer = find_customer
         .one(conn)
         .await?
         .ok_or_else(|| corrupt("order customer", order.customer_id))?;
@@ -475,20 +498,26 @@ async fn evaluate<C: ConnectionTrait>(
                 })
                 .collect();
             let max_discount_percent = pricing::max_discount(conn, &customer.price_tier).await?;
-            sales_findings(&SalesFacts {
+            let mut findings = sales_findings(&SalesFacts {
                 customer_status,
                 lines: &lines,
                 max_discount_percent,
                 applied: &order.promotions.applied,
                 missed: &order.promotions.missed,
-            })
+            });
+            let exposure = exposure(conn, &customer, order).await?;
+            findings.insert(
+                1,
+                credit_standing(&customer, exposure + order.total, order.currency),
+            );
+            findings
         }
         ReviewStage::Finance => {
             let allowed: Vec<PaymentMethod> =
                 serde_json::from_value(customer.payment_methods.clone()).map_err(|_| {
                     corrupt("payment methods", customer.payment_methods.to_string())
                 })?;
-            let unbilled = approved_unbilled(conn, order.customer_id, order.id).await?;
+            let unbilled = exposure(conn, &customer, order).await?;
             let recomputed = recompute_total(order, &products);
             finance_findings(&FinanceFacts {
                 currency: order.currency,
@@ -512,7 +541,7 @@ async fn evaluate<C: ConnectionTrait>(
             inventory_findings(&lines, customer.allow_partial_shipment)
         }
         ReviewStage::Final => {
-            let decided: Vec<(ReviewStage, String, Option<String>)> = reviews
+            let decided: Vec<(ReviewStage, String, Option<String>, Vec<ReviewFinding>)> = reviews
                 .iter()
                 .filter(|r| r.status == ReviewStatus::Approved.as_str())
                 .filter_map(|r| {
@@ -520,6 +549,7 @@ async fn evaluate<C: ConnectionTrait>(
                         ReviewStage::parse(&r.stage)?,
                         r.decided_by.clone().unwrap_or_default(),
                         r.comment.clone(),
+                        serde_json::from_value(r.findings.clone()).unwrap_or_default(),
                     ))
                 })
                 .collect();
@@ -529,19 +559,74 @@ async fn evaluate<C: ConnectionTrait>(
     Ok((findings, facts))
 }
 
-/// What the approved-but-unbilled orders of a customer add up to, this one aside.
-async fn approved_unbilled<C: ConnectionTrait>(
+/// What a customer's other orders already commit of its credit: the ones
+/// approved and not yet billed, and the ones in review that finance has
+/// already passed (they were weighed against the same limit). Orders in
+/// another currency than the customer's cannot be added and are left out.
+async fn exposure<C: ConnectionTrait>(
     conn: &C,
-    customer_id: Uuid,
-    except: Uuid,
+    customer: &customer::Model,
+    order: &Order,
 ) -> ServiceResult<Decimal> {
-    let totals = order::Entity::find()
-        .filter(order::Column::CustomerId.eq(customer_id))
-        .filter(order::Column::Id.ne(except))
-        .filter(order::Column::Status.is_in(UNBILLED.map(|s| s.as_str())))
+    let rows = order::Entity::find()
+        .filter(order::Column::CustomerId.eq(customer.id))
+        .filter(order::Column::Id.ne(order.id))
+        .filter(order::Column::Currency.eq(customer.currency.clone()))
+        .filter(
+            order::Column::Status.is_in(
+                UNBILLED
+                    .iter()
+                    .map(|s| s.as_str())
+                    .chain([OrderStatus::InReview.as_str()]),
+            ),
+        )
         .all(conn)
         .await?;
-    Ok(totals.iter().map(|o| o.total.0).sum())
+    let in_review: Vec<&order::Model> = rows
+        .iter()
+        .filter(|o| o.status == OrderStatus::InReview.as_str())
+        .collect();
+    let passed_finance: std::collections::HashSet<Uuid> = if in_review.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        order_review::Entity::find()
+            .filter(order_review::Column::OrderId.is_in(in_review.iter().map(|o| o.id)))
+            .filter(order_review::Column::Stage.eq(ReviewStage::Finance.as_str()))
+            .filter(order_review::Column::Status.eq(ReviewStatus::Approved.as_str()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                in_review
+                    .iter()
+                    .any(|o| o.id == r.order_id && o.review_round == r.round)
+            })
+            .map(|r| r.order_id)
+            .collect()
+    };
+    Ok(rows
+        .iter()
+        .filter(|o| o.status != OrderStatus::InReview.as_str() || passed_finance.contains(&o.id))
+        .map(|o| o.total.0)
+        .sum())
+}
+
+/// The customer's credit standing, for the sales review (finance decides on it).
+fn credit_standing(
+    customer: &customer::Model,
+    exposure: Decimal,
+    currency: Currency,
+) -> ReviewFinding {
+    ReviewFinding {
+        code: "credit_standing".to_owned(),
+        severity: crate::domain::review::Severity::Info,
+        message: format!(
+            "credit exposure with this order {exposure} of a {} {currency} limit, net {} days",
+            customer.credit_limit.0, customer.payment_terms_days
+        ),
+        data: json!({"exposure": exposure.to_string(), "credit_limit": customer.credit_limit.0.to_string(),
+                     "payment_terms_days": customer.payment_terms_days, "currency": currency.code()}),
+    }
 }
 
 /// The order's total computed again from its lines.
@@ -632,6 +717,13 @@ pub async fn decide(
         .one(&*txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("review", review_id))?;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // Decisions and edits of one order take turns (SQLite has one writer).
+        order::Entity::find_by_id(review.order_id)
+            .lock_exclusive()
+            .one(&*txn)
+            .await?;
+    }
     let stage =
         ReviewStage::parse(&review.stage).ok_or_else(|| corrupt("review stage", &review.stage))?;
     if !actor
@@ -670,7 +762,7 @@ pub async fn decide(
         ));
     }
     let at = now();
-    order_review::Entity::update_many()
+    let decided = order_review::Entity::update_many()
         .col_expr(
             order_review::Column::Status,
             Expr::val(input.decision.outcome().as_str()),
@@ -697,6 +789,14 @@ pub async fn decide(
         .filter(order_review::Column::Status.eq(ReviewStatus::Pending.as_str()))
         .exec(&*txn)
         .await?;
+    if decided.rows_affected == 0 {
+        // Someone decided it (or a change re-opened it) in the meantime.
+        return Err(ServiceError::conflict(
+            "review_not_pending",
+            "this review was decided or re-opened meanwhile; read it again",
+            None,
+        ));
+    }
     let current = order::Entity::find_by_id(review.order_id)
         .one(&*txn)
         .await?

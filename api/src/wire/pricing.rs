@@ -432,6 +432,9 @@ impl Parse<PromotionPatch> for PromotionPatchInput {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(a) => Some(amount("min_amount", a, &mut errors)),
         };
+        if matches!(self.min_quantity, MaybeUndefined::Value(q) if q <= 0) {
+            errors.push("min_quantity", "out_of_range", "must be positive");
+        }
         errors.finish(|| {
             Some(PromotionPatch {
                 name: name.flatten(),

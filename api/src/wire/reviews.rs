@@ -154,14 +154,22 @@ impl Parse<DecisionInput> for DecisionBody {
     }
 }
 
+/// How much a review finding weighs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For the record; does not hold the order.
+    Info,
+    /// Holds the stage for a person's decision.
+    Warning,
+}
+
 /// Something a review stage found.
 #[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
 pub struct ReviewFinding {
     #[schema(example = "credit_limit_exceeded")]
     pub code: String,
-    /// `warning` holds the stage for a person; `info` is for the record.
-    #[schema(example = "warning")]
-    pub severity: String,
+    pub severity: Severity,
     pub message: String,
     /// The figures behind it.
     #[schema(value_type = Object)]
@@ -173,10 +181,9 @@ impl From<review::ReviewFinding> for ReviewFinding {
         Self {
             code: f.code,
             severity: match f.severity {
-                review::Severity::Info => "info",
-                review::Severity::Warning => "warning",
-            }
-            .to_owned(),
+                review::Severity::Info => Severity::Info,
+                review::Severity::Warning => Severity::Warning,
+            },
             message: f.message,
             data: Json(f.data),
         }
@@ -292,8 +299,16 @@ impl Parse<ReviewPolicy> for ReviewPolicyBody {
                     "must not be negative",
                 );
             }
-            if let Some(currency) = currency {
-                totals.insert(currency.code().to_owned(), threshold.amount.0);
+            if let Some(currency) = currency
+                && totals
+                    .insert(currency.code().to_owned(), threshold.amount.0)
+                    .is_some()
+            {
+                errors.push(
+                    format!("order_total_above[{i}].currency"),
+                    "duplicate",
+                    "each currency may have one threshold",
+                );
             }
         }
         if self

@@ -553,6 +553,9 @@ pub async fn update_order(
         stages.sort();
         stages.dedup();
         reviews::reopen(&*txn, db, id, &stages, actor).await?;
+    } else if status == OrderStatus::Confirmed {
+        // Confirmed before reviews existed: a change starts its review now.
+        reviews::start(&*txn, db, id, actor).await?;
     }
     let order = load_visible(&*txn, actor, id).await?;
     txn.commit().await?;

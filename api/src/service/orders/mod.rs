@@ -22,7 +22,7 @@ use super::error::corrupt;
 use super::{ServiceError, ServiceResult};
 use crate::domain::actor::Actor;
 use crate::domain::money::Currency;
-use crate::domain::order::{Channel, Order, OrderLine, OrderStatus};
+use crate::domain::order::{Channel, Order, OrderLine, OrderStatus, Promotions};
 use crate::domain::pricing::PriceSource;
 use crate::domain::review::PaymentMethod;
 
@@ -124,8 +124,13 @@ pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> Ser
             ),
             None => None,
         },
-        promotions: serde_json::from_value(row.promotions.clone())
-            .map_err(|_| json("promotions", &row.promotions))?,
+        // Rows from before promotions existed hold the column default.
+        promotions: match &row.promotions {
+            serde_json::Value::Array(items) if items.is_empty() => Promotions::default(),
+            value => {
+                serde_json::from_value(value.clone()).map_err(|_| json("promotions", value))?
+            }
+        },
         review_round: row.review_round,
         approved_at: row.approved_at,
     })

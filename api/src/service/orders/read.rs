@@ -7,6 +7,7 @@ use dingdan_entity::{order, order_event, outbox};
 
 use super::{lines_of, load_visible, to_domain};
 use crate::domain::actor::{Actor, Permission};
+use crate::domain::event::EventType;
 use crate::domain::order::{Order, OrderFilter, TimelineEntry};
 use crate::domain::page::{Page, PageRequest};
 use crate::service::error::corrupt;
@@ -112,9 +113,13 @@ pub async fn timeline(
     if !visible {
         return Err(ServiceError::not_found("order", order_id));
     }
+    let mut select = order_event::Entity::find().filter(order_event::Column::OrderId.eq(order_id));
+    if actor.is_partner() {
+        select = select.filter(order_event::Column::EventType.is_not_in(staff_only_types()));
+    }
     let page = fetch_page(
         db.read(),
-        order_event::Entity::find().filter(order_event::Column::OrderId.eq(order_id)),
+        select,
         order_event::Column::Id,
         page,
         false,
@@ -143,6 +148,14 @@ pub async fn timeline(
     })
 }
 
+fn staff_only_types() -> Vec<&'static str> {
+    EventType::ALL
+        .into_iter()
+        .filter(EventType::staff_only)
+        .map(|t| t.as_str())
+        .collect()
+}
+
 /// A published event, as subscribers receive it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PublishedEvent {
@@ -163,7 +176,9 @@ pub async fn list_events(
     actor.require(Permission::EventRead)?;
     let mut condition = Condition::all();
     if let Some(own) = actor.customer_id {
-        condition = condition.add(outbox::Column::CustomerId.eq(own));
+        condition = condition
+            .add(outbox::Column::CustomerId.eq(own))
+            .add(outbox::Column::EventType.is_not_in(staff_only_types()));
     }
     if let Some(event_type) = event_type {
         condition = condition.add(outbox::Column::EventType.eq(event_type));
