@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dingdan::auth::{AuthKeys, parse_ttl};
 use dingdan::domain::actor::Role;
-use dingdan::service::{Db, redact};
+use dingdan::service::{Db, ServiceConfig, redact};
 use dingdan::settings::Settings;
-use dingdan::startup::Application;
+use dingdan::startup::{Application, spawn_job_workers};
 use dingdan::{graphql, rest, telemetry};
 use uuid::Uuid;
 
@@ -28,6 +28,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run background job workers only (no HTTP), until SIGTERM or SIGINT.
+    Worker {
+        /// How many workers; defaults to DINGDAN_JOB_WORKERS (at least 1).
+        #[arg(long)]
+        count: Option<usize>,
+    },
     /// Print a bearer token signed with this server's secret.
     Token {
         /// A role to grant; repeat for several (admin, order_manager, sales,
@@ -88,6 +94,7 @@ async fn main() -> ExitCode {
     let result = match command {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
+        Command::Worker { count } => worker(settings, count).await,
         Command::Token {
             roles,
             customer,
@@ -133,6 +140,56 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
         redact(&settings.database_url)
     );
     Ok(())
+}
+
+async fn worker(settings: Settings, count: Option<usize>) -> anyhow::Result<()> {
+    telemetry::init_logging(&settings.log_filter, settings.log_json);
+    let db = Db::connect(&settings.database_url, settings.db_max_connections)
+        .await?
+        .with_config(ServiceConfig {
+            handling_days: settings.handling_days,
+            utc_offset: settings.utc_offset,
+        });
+    db.migrate().await?;
+    let count = count.unwrap_or(settings.job_workers).max(1);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = spawn_job_workers(&db, count, &stopped);
+    tracing::info!(
+        workers = count,
+        database = %redact(&settings.database_url),
+        "dingdan is running background jobs"
+    );
+    shutdown_signal().await;
+    tracing::info!("stopping after the jobs in hand");
+    let _ = stop.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }
 
 fn token(

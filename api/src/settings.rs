@@ -24,6 +24,9 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// HTTP worker threads; the number of cores when unset.
     pub workers: Option<usize>,
+    /// Background job workers `serve` runs beside HTTP (0: none, leave the
+    /// jobs to `dingdan worker` processes).
+    pub job_workers: usize,
     pub log_filter: String,
     pub log_json: bool,
     /// Days added to the longest lead time when promising a delivery date.
@@ -144,6 +147,7 @@ impl Settings {
             None => None,
             Some(_) => Some(number(&get, "DINGDAN_WORKERS", 1, 1..=1024)?),
         };
+        let job_workers = number(&get, "DINGDAN_JOB_WORKERS", 1, 0..=64)?;
         let (log_variable, log_filter) = match (get("DINGDAN_LOG"), get("RUST_LOG")) {
             (Some(filter), _) => ("DINGDAN_LOG", filter),
             (None, Some(filter)) => ("RUST_LOG", filter),
@@ -182,6 +186,7 @@ impl Settings {
             max_body_bytes,
             db_max_connections,
             workers,
+            job_workers,
             log_filter,
             log_json,
         })

@@ -31,6 +31,7 @@ pub struct Application {
     server: Server,
     port: u16,
     db: Db,
+    job_workers: usize,
 }
 
 impl Application {
@@ -106,6 +107,7 @@ impl Application {
             server: server.run(),
             port,
             db,
+            job_workers: settings.job_workers,
         })
     }
 
@@ -123,7 +125,34 @@ impl Application {
     }
 
     /// Serves until SIGTERM or SIGINT, then finishes the requests in flight.
+    /// The job workers run beside the server and stop with it, each after
+    /// the job in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = spawn_job_workers(&self.db, self.job_workers, &stopped);
+        let result = self.server.await;
+        let _ = stop.send(true);
+        for worker in workers {
+            let _ = worker.await;
+        }
+        result
     }
+}
+
+/// Starts `count` job workers on `db`, stopping when `stop` turns true.
+pub fn spawn_job_workers(
+    db: &Db,
+    count: usize,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let host = std::process::id();
+    (0..count)
+        .map(|n| {
+            tokio::spawn(crate::service::jobs::work(
+                db.clone(),
+                format!("pid-{host}-worker-{n}"),
+                stop.clone(),
+            ))
+        })
+        .collect()
 }

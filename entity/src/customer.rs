@@ -20,6 +20,8 @@ pub struct Model {
     pub price_tier: String,
     pub status: String,
     pub allow_partial_shipment: bool,
+    /// Days of shelf life perishable goods for this customer must have left.
+    pub min_shelf_life_days: Option<i32>,
     /// Payment methods the customer may use; empty for any.
     pub payment_methods: Json,
     pub requires_invoice: bool,

@@ -6,22 +6,30 @@
 
 mod decimal_text;
 
+pub mod allocation;
+pub mod allocation_plan;
 pub mod customer;
+pub mod geo_location;
 pub mod idempotency_key;
+pub mod job;
 pub mod order;
 pub mod order_event;
 pub mod order_line;
 pub mod order_number_counter;
 pub mod order_review;
 pub mod outbox;
+pub mod package;
 pub mod price_list;
 pub mod price_list_item;
 pub mod pricing_policy;
 pub mod product;
 pub mod promotion;
+pub mod sequence;
 pub mod setting;
 pub mod stock_lot;
 pub mod stock_movement;
+pub mod transfer;
+pub mod transfer_line;
 pub mod warehouse;
 
 pub use decimal_text::DecimalText;

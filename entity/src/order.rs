@@ -40,6 +40,8 @@ pub struct Model {
     /// Incremented each time the order enters review.
     pub review_round: i32,
     pub approved_at: Option<DateTimeUtc>,
+    /// When every line was first fully reserved.
+    pub allocated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

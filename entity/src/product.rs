@@ -22,6 +22,8 @@ pub struct Model {
     pub lot_tracked: bool,
     pub made_to_order: bool,
     pub lead_time_days: i32,
+    /// Days of shelf life a perishable lot must have left to be allocated.
+    pub min_shelf_life_days: Option<i32>,
     pub tax_rate: DecimalText,
     pub active: bool,
     pub created_at: DateTimeUtc,

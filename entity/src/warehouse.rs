@@ -15,6 +15,12 @@ pub struct Model {
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Multiplies the distance in the allocation cost (cheaper carriers < 1).
+    pub shipping_cost_factor: f64,
+    /// 0 first; each step weighs like 100 km in the allocation cost.
+    pub priority: i32,
+    /// `standard`, or `transit` (goods between warehouses; never allocated).
+    pub kind: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ mod m20261127_000001_master_data;
 mod m20261127_000002_orders;
 mod m20261127_000003_append_only;
 mod m20261127_000004_review;
+mod m20261127_000005_allocation;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_orders::Migration),
             Box::new(m20261127_000003_append_only::Migration),
             Box::new(m20261127_000004_review::Migration),
+            Box::new(m20261127_000005_allocation::Migration),
         ]
     }
 }

@@ -228,3 +228,63 @@ async fn sigterm_stops_the_server_gracefully() {
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut log).unwrap();
     assert!(log.contains("stopped"), "{log}");
 }
+
+#[tokio::test]
+async fn a_separate_worker_process_runs_the_jobs_and_stops_on_sigterm() {
+    // The test server runs no job workers; a `dingdan worker` process on the
+    // same database does the allocating.
+    let app = dingdan_tests::spawn_app().await;
+    let warehouse = app.create_warehouse("WH-1", serde_json::json!({})).await;
+    app.create_product("X", serde_json::json!({})).await;
+    app.receive(
+        warehouse["id"].as_str().unwrap(),
+        "X",
+        5,
+        serde_json::json!({}),
+    )
+    .await
+    .expect(201);
+    let customer = app.create_customer("C-1", serde_json::json!({})).await;
+    let order = app
+        .post(
+            "/api/v1/orders",
+            &app.admin(),
+            &serde_json::json!({"channel": "erp", "customer_id": customer["id"],
+                                "lines": [{"sku": "X", "quantity": 2}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(order["status"], "approved");
+    let mut worker = Server(
+        Command::new(binary())
+            .env_clear()
+            .env("DATABASE_URL", &app.database.url)
+            .env("DINGDAN_JWT_SECRET", dingdan_tests::TEST_SECRET)
+            .args(["worker", "--count", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let path = format!("/api/v1/orders/{}", order["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.get(&path, &app.admin()).await.expect(200).body["status"] != "allocated" {
+        assert!(Instant::now() < deadline, "the worker did not allocate");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &worker.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = worker.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the worker did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+}

@@ -2,6 +2,7 @@
 //! starts a real server on its own database (SQLite by default; PostgreSQL when
 //! `DINGDAN_TEST_DATABASE_URL` is set) and drives it over HTTP.
 
+mod allocation;
 mod auth;
 mod catalog;
 mod cli;

@@ -146,7 +146,6 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with some settings overridden (`("DINGDAN_MAX_BODY_BYTES", "2048")`).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    init_logs();
     let database = TestDatabase::create().await;
     let mut vars: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".into(), database.url.clone()),
@@ -154,6 +153,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("DINGDAN_JWT_SECRET".into(), TEST_SECRET.into()),
         ("DINGDAN_WORKERS".into(), "2".into()),
         ("DINGDAN_DB_MAX_CONNECTIONS".into(), "8".into()),
+        // Background jobs run when a test calls `settle`.
+        ("DINGDAN_JOB_WORKERS".into(), "0".into()),
     ]);
     for (key, value) in overrides {
         vars.insert((*key).to_owned(), (*value).to_owned());
@@ -404,27 +405,36 @@ impl TestApp {
             .await
             .expect("ledger check")
     }
+
+    /// Runs the background jobs that are due, the way a worker runs them,
+    /// until none is left; fails the test if one failed for good. Test
+    /// servers run no job workers of their own (`DINGDAN_JOB_WORKERS=0`), so
+    /// what happens in the background happens here, deterministically.
+    pub async fn settle(&self) {
+        for _ in 0..100 {
+            dingdan::service::jobs::run_due(&self.db, "test")
+                .await
+                .expect("the job queue runs");
+            if dingdan::service::jobs::outstanding(&self.db)
+                .await
+                .expect("the job queue reads")
+                == 0
+            {
+                let failed = dingdan::service::jobs::failed(&self.db)
+                    .await
+                    .expect("the job queue reads");
+                assert!(failed.is_empty(), "jobs failed: {failed:?}");
+                return;
+            }
+        }
+        panic!("the job queue did not settle");
+    }
 }
 
 /// A complete Chinese address.
 pub fn address() -> Value {
     json!({"name": "Li Wei", "phone": "+86 21 5555 0101", "line1": "88 Century Ave", "line2": null,
            "city": "Shanghai", "region": "SH", "postal_code": "200120", "country": "CN"})
-}
-
-/// Overwrites the fields of `target` with those of `overrides`.
-/// With `DINGDAN_TEST_LOG` set (a filter such as `warn` or `dingdan=debug`),
-/// the servers' logs go to the test output: run with `--nocapture` to see them.
-fn init_logs() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if let Ok(filter) = std::env::var("DINGDAN_TEST_LOG") {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-                .with_test_writer()
-                .try_init();
-        }
-    });
 }
 
 /// Merges `overrides` into `target`: objects merge key by key, recursively;

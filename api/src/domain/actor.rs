@@ -84,6 +84,14 @@ pub enum Permission {
     PricingWrite,
     ReviewRead,
     ReviewPolicyWrite,
+    /// Read allocation plans, reservations, pick lists and transfers.
+    AllocationRead,
+    /// Allocate, override, release; request and cancel transfers.
+    AllocationWrite,
+    /// Confirm picks, record packages, ship and receive transfers.
+    Fulfilment,
+    /// Change the allocation policy and the geo table.
+    AllocationPolicyWrite,
 }
 
 impl Permission {
@@ -110,6 +118,10 @@ impl Permission {
             Permission::PricingWrite => &[Admin, OrderManager, Sales],
             Permission::ReviewRead => &[Admin, OrderManager, Sales, Finance, Warehouse],
             Permission::ReviewPolicyWrite => &[Admin, OrderManager],
+            Permission::AllocationRead => &[Admin, OrderManager, Sales, Warehouse, Support],
+            Permission::AllocationWrite => &[Admin, OrderManager, Warehouse],
+            Permission::Fulfilment => &[Admin, Warehouse],
+            Permission::AllocationPolicyWrite => &[Admin, OrderManager],
         }
     }
 
@@ -133,7 +145,11 @@ impl Permission {
             | Permission::PricingRead
             | Permission::PricingWrite
             | Permission::ReviewRead
-            | Permission::ReviewPolicyWrite => false,
+            | Permission::ReviewPolicyWrite
+            | Permission::AllocationRead
+            | Permission::AllocationWrite
+            | Permission::Fulfilment
+            | Permission::AllocationPolicyWrite => false,
         }
     }
 
@@ -156,6 +172,10 @@ impl Permission {
             Permission::PricingWrite => "pricing:write",
             Permission::ReviewRead => "reviews:read",
             Permission::ReviewPolicyWrite => "review_policy:write",
+            Permission::AllocationRead => "allocation:read",
+            Permission::AllocationWrite => "allocation:write",
+            Permission::Fulfilment => "fulfilment",
+            Permission::AllocationPolicyWrite => "allocation_policy:write",
         }
     }
 }

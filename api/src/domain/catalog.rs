@@ -60,6 +60,8 @@ pub struct NewProduct {
     /// A fraction (0.13 is 13 %); prices exclude tax.
     pub tax_rate: Decimal,
     pub active: bool,
+    /// Days of shelf life a lot must have left to be allocated (perishables).
+    pub min_shelf_life_days: Option<u32>,
 }
 
 /// A partial update; `None` keeps the current value. The SKU never changes:
@@ -76,6 +78,7 @@ pub struct ProductPatch {
     pub lead_time_days: Option<u32>,
     pub tax_rate: Option<Decimal>,
     pub active: Option<bool>,
+    pub min_shelf_life_days: Option<Option<u32>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +95,7 @@ pub struct Product {
     pub lead_time_days: u32,
     pub tax_rate: Decimal,
     pub active: bool,
+    pub min_shelf_life_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

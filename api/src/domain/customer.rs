@@ -58,6 +58,8 @@ pub struct NewCustomer {
     pub payment_methods: Vec<PaymentMethod>,
     /// Whether every order needs invoice requirements (title and tax id).
     pub requires_invoice: bool,
+    /// Days of shelf life perishable goods for this customer must have left.
+    pub min_shelf_life_days: Option<u32>,
 }
 
 /// A partial update; `None` keeps the current value. The code never changes.
@@ -74,6 +76,7 @@ pub struct CustomerPatch {
     pub allow_partial_shipment: Option<bool>,
     pub payment_methods: Option<Vec<PaymentMethod>>,
     pub requires_invoice: Option<bool>,
+    pub min_shelf_life_days: Option<Option<u32>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +94,7 @@ pub struct Customer {
     pub allow_partial_shipment: bool,
     pub payment_methods: Vec<PaymentMethod>,
     pub requires_invoice: bool,
+    pub min_shelf_life_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

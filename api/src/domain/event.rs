@@ -20,10 +20,19 @@ pub enum EventType {
     OrderReviewReopened,
     OrderApproved,
     OrderRejected,
+    OrderAllocated,
+    OrderBackordered,
+    OrderAllocationReleased,
+    OrderPicked,
+    OrderReadyToShip,
+    TransferRequested,
+    TransferShipped,
+    TransferReceived,
+    TransferCancelled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 20] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::OrderInfoRequested,
@@ -35,6 +44,15 @@ impl EventType {
         EventType::OrderReviewReopened,
         EventType::OrderApproved,
         EventType::OrderRejected,
+        EventType::OrderAllocated,
+        EventType::OrderBackordered,
+        EventType::OrderAllocationReleased,
+        EventType::OrderPicked,
+        EventType::OrderReadyToShip,
+        EventType::TransferRequested,
+        EventType::TransferShipped,
+        EventType::TransferReceived,
+        EventType::TransferCancelled,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -50,6 +68,15 @@ impl EventType {
             EventType::OrderReviewReopened => "order.review_reopened",
             EventType::OrderApproved => "order.approved",
             EventType::OrderRejected => "order.rejected",
+            EventType::OrderAllocated => "order.allocated",
+            EventType::OrderBackordered => "order.backordered",
+            EventType::OrderAllocationReleased => "order.allocation_released",
+            EventType::OrderPicked => "order.picked",
+            EventType::OrderReadyToShip => "order.ready_to_ship",
+            EventType::TransferRequested => "transfer.requested",
+            EventType::TransferShipped => "transfer.shipped",
+            EventType::TransferReceived => "transfer.received",
+            EventType::TransferCancelled => "transfer.cancelled",
         }
     }
 
@@ -64,14 +91,24 @@ impl EventType {
             EventType::OrderReviewStarted
             | EventType::OrderReviewRequired
             | EventType::OrderReviewDecided
-            | EventType::OrderReviewReopened => true,
+            | EventType::OrderReviewReopened
+            // Stock movements between warehouses are internal logistics.
+            | EventType::TransferRequested
+            | EventType::TransferShipped
+            | EventType::TransferReceived
+            | EventType::TransferCancelled => true,
             EventType::OrderCreated
             | EventType::OrderUpdated
             | EventType::OrderInfoRequested
             | EventType::OrderConfirmed
             | EventType::OrderCancelled
             | EventType::OrderApproved
-            | EventType::OrderRejected => false,
+            | EventType::OrderRejected
+            | EventType::OrderAllocated
+            | EventType::OrderBackordered
+            | EventType::OrderAllocationReleased
+            | EventType::OrderPicked
+            | EventType::OrderReadyToShip => false,
         }
     }
 
@@ -88,7 +125,16 @@ impl EventType {
             | EventType::OrderCancelled
             | EventType::OrderReviewRequired
             | EventType::OrderApproved
-            | EventType::OrderRejected => true,
+            | EventType::OrderRejected
+            | EventType::OrderAllocated
+            | EventType::OrderBackordered
+            | EventType::OrderAllocationReleased
+            | EventType::OrderPicked
+            | EventType::OrderReadyToShip
+            | EventType::TransferRequested
+            | EventType::TransferShipped
+            | EventType::TransferReceived
+            | EventType::TransferCancelled => true,
         }
     }
 }

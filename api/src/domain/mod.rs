@@ -5,9 +5,12 @@
 
 pub mod actor;
 pub mod address;
+pub mod allocation;
 pub mod catalog;
 pub mod customer;
 pub mod event;
+pub mod fulfilment;
+pub mod geo;
 pub mod intake;
 pub mod money;
 pub mod order;
@@ -15,5 +18,6 @@ pub mod page;
 pub mod pricing;
 pub mod review;
 pub mod stock;
+pub mod transfer;
 pub mod validation;
 pub mod warehouse;

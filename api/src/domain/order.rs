@@ -157,6 +157,8 @@ pub enum OrderAction {
     AllocatePartially,
     /// Every line reserved.
     Allocate,
+    /// Its reservations given back: approved again, to be allocated anew.
+    Release,
     StartProduction,
     /// Production finished: the goods are reserved for it.
     FinishProduction,
@@ -170,7 +172,7 @@ pub enum OrderAction {
 }
 
 impl OrderAction {
-    pub const ALL: [OrderAction; 17] = [
+    pub const ALL: [OrderAction; 18] = [
         OrderAction::Confirm,
         OrderAction::RequestInfo,
         OrderAction::Edit,
@@ -180,6 +182,7 @@ impl OrderAction {
         OrderAction::Backorder,
         OrderAction::AllocatePartially,
         OrderAction::Allocate,
+        OrderAction::Release,
         OrderAction::StartProduction,
         OrderAction::FinishProduction,
         OrderAction::Pack,
@@ -201,6 +204,7 @@ impl OrderAction {
             OrderAction::Backorder => "backorder",
             OrderAction::AllocatePartially => "allocate_partially",
             OrderAction::Allocate => "allocate",
+            OrderAction::Release => "release",
             OrderAction::StartProduction => "start_production",
             OrderAction::FinishProduction => "finish_production",
             OrderAction::Pack => "pack",
@@ -248,20 +252,28 @@ impl OrderStatus {
             OrderAction::Backorder => {
                 matches!(self, Approved | PartiallyAllocated | Allocated).then_some(Backordered)
             }
-            OrderAction::AllocatePartially => {
-                matches!(self, Approved | Backordered | PartiallyAllocated)
-                    .then_some(PartiallyAllocated)
-            }
+            OrderAction::AllocatePartially => matches!(
+                self,
+                Approved | Backordered | PartiallyAllocated | Allocated
+            )
+            .then_some(PartiallyAllocated),
             OrderAction::Allocate => matches!(
                 self,
                 Approved | Backordered | PartiallyAllocated | InProduction
             )
             .then_some(Allocated),
+            OrderAction::Release => {
+                matches!(self, Backordered | PartiallyAllocated | Allocated).then_some(Approved)
+            }
             OrderAction::StartProduction => {
                 matches!(self, Approved | Backordered | PartiallyAllocated).then_some(InProduction)
             }
             OrderAction::FinishProduction => matches!(self, InProduction).then_some(Allocated),
-            OrderAction::Pack => matches!(self, Allocated).then_some(ReadyToShip),
+            // A partially allocated order ships what it has (the customer
+            // allows partial shipment); the rest keeps waiting.
+            OrderAction::Pack => {
+                matches!(self, Allocated | PartiallyAllocated).then_some(ReadyToShip)
+            }
             OrderAction::ShipPartially => {
                 matches!(self, ReadyToShip | PartiallyAllocated | PartiallyShipped)
                     .then_some(PartiallyShipped)
@@ -495,6 +507,7 @@ pub struct Order {
     pub promotions: Promotions,
     pub review_round: i32,
     pub approved_at: Option<DateTime<Utc>>,
+    pub allocated_at: Option<DateTime<Utc>>,
 }
 
 /// The promotions an order got at intake, and the ones it just missed.
@@ -588,6 +601,10 @@ mod tests {
         (Approved, AllocatePartially, PartiallyAllocated),
         (Backordered, AllocatePartially, PartiallyAllocated),
         (PartiallyAllocated, AllocatePartially, PartiallyAllocated),
+        (Allocated, AllocatePartially, PartiallyAllocated),
+        (Backordered, Release, Approved),
+        (PartiallyAllocated, Release, Approved),
+        (Allocated, Release, Approved),
         (Approved, Allocate, Allocated),
         (Backordered, Allocate, Allocated),
         (PartiallyAllocated, Allocate, Allocated),
@@ -597,6 +614,7 @@ mod tests {
         (PartiallyAllocated, StartProduction, InProduction),
         (InProduction, FinishProduction, Allocated),
         (Allocated, Pack, ReadyToShip),
+        (PartiallyAllocated, Pack, ReadyToShip),
         (ReadyToShip, ShipPartially, PartiallyShipped),
         (PartiallyAllocated, ShipPartially, PartiallyShipped),
         (PartiallyShipped, ShipPartially, PartiallyShipped),

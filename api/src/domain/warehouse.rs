@@ -49,6 +49,51 @@ pub struct NewWarehouse {
     pub region: String,
     pub coordinates: Coordinates,
     pub active: bool,
+    pub costs: AllocationCosts,
+}
+
+/// How allocation weighs a warehouse: its distance to the customer times the
+/// shipping cost factor, plus 100 km for each step of priority.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AllocationCosts {
+    pub shipping_cost_factor: f64,
+    pub priority: i32,
+}
+
+impl Default for AllocationCosts {
+    fn default() -> Self {
+        Self {
+            shipping_cost_factor: 1.0,
+            priority: 0,
+        }
+    }
+}
+
+/// What a warehouse is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WarehouseKind {
+    /// Keeps stock and ships orders.
+    Standard,
+    /// Where goods are between two warehouses; created by the server, never
+    /// allocated from.
+    Transit,
+}
+
+impl WarehouseKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WarehouseKind::Standard => "standard",
+            WarehouseKind::Transit => "transit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "standard" => Some(WarehouseKind::Standard),
+            "transit" => Some(WarehouseKind::Transit),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,6 +103,8 @@ pub struct WarehousePatch {
     pub region: Option<String>,
     pub coordinates: Option<Coordinates>,
     pub active: Option<bool>,
+    pub shipping_cost_factor: Option<f64>,
+    pub priority: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -69,6 +116,8 @@ pub struct Warehouse {
     pub region: String,
     pub coordinates: Coordinates,
     pub active: bool,
+    pub costs: AllocationCosts,
+    pub kind: WarehouseKind,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -78,4 +127,6 @@ pub struct WarehouseFilter {
     pub code: Option<String>,
     pub region: Option<String>,
     pub active: Option<bool>,
+    /// `None`: standard warehouses only (the in-transit location on request).
+    pub kind: Option<WarehouseKind>,
 }

@@ -1,6 +1,7 @@
 //! The GraphQL API at `/graphql`: thin resolvers over the same `service`
 //! functions as REST, with depth, complexity and alias limits.
 
+mod allocation;
 mod catalog;
 mod connection;
 mod customers;
@@ -33,6 +34,7 @@ pub struct Query(
     orders::OrderQuery,
     reviews::ReviewQuery,
     pricing::PricingQuery,
+    allocation::AllocationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -44,6 +46,7 @@ pub struct Mutation(
     orders::OrderMutation,
     reviews::ReviewMutation,
     pricing::PricingMutation,
+    allocation::AllocationMutation,
 );
 
 pub type DingdanSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -9,7 +9,7 @@ use super::{actor, db};
 use crate::domain::warehouse::WarehouseFilter;
 use crate::service::idempotency::Idempotency;
 use crate::service::warehouses;
-use crate::wire::warehouses::{Warehouse, WarehouseInput, WarehousePatchInput};
+use crate::wire::warehouses::{Warehouse, WarehouseInput, WarehouseKind, WarehousePatchInput};
 
 #[derive(Default)]
 pub struct WarehouseQuery;
@@ -36,12 +36,14 @@ impl WarehouseQuery {
         code: Option<String>,
         region: Option<String>,
         active: Option<bool>,
+        #[graphql(desc = "`STANDARD` (the default) or `TRANSIT`")] kind: Option<WarehouseKind>,
     ) -> Result<Connection<String, Warehouse>> {
         let request = page_request(first, after.as_deref())?;
         let filter = WarehouseFilter {
             code,
             region,
             active,
+            kind: kind.map(Into::into),
         };
         let page = warehouses::list_warehouses(db(ctx)?, actor(ctx)?, filter, request).await?;
         Ok(connection(page, &request, |w| w.id, Warehouse::from))

@@ -43,6 +43,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A JSON object body that may be left out: no body at all is
+/// `T::default()`; a body present is read exactly as [`Json`] reads it.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let announced = headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+            || headers
+                .get(actix_web::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|length| length.trim() != "0");
+        if !announced {
+            return Box::pin(ready(Ok(OptionalJson(T::default()))));
+        }
+        let body = read_json(req, payload);
+        Box::pin(async move {
+            let value = body.await?;
+            typed(value).map(OptionalJson)
+        })
+    }
+}
+
 /// The body of a create, with its `Idempotency-Key` (if sent) and a
 /// fingerprint of what was asked, so a repeat can be recognised.
 #[derive(Debug)]

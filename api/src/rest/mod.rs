@@ -2,14 +2,17 @@
 //! documented by utoipa where it is registered, so the OpenAPI document cannot
 //! drift from the routes.
 
+pub mod allocation;
 pub mod catalog;
 pub mod customers;
 pub mod fallback;
+pub mod fulfilment;
 pub mod ops;
 pub mod orders;
 pub mod pricing;
 pub mod reviews;
 pub mod stock;
+pub mod transfers;
 pub mod warehouses;
 
 use actix_web::HttpResponse;
@@ -66,7 +69,25 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(pricing::list_promotions)
         .service(pricing::get_promotion)
         .service(pricing::update_promotion)
-        .service(pricing::delete_promotion);
+        .service(pricing::delete_promotion)
+        .service(allocation::allocate)
+        .service(allocation::get_allocation)
+        .service(allocation::release)
+        .service(allocation::get_policy)
+        .service(allocation::set_policy)
+        .service(allocation::list_locations)
+        .service(allocation::put_location)
+        .service(allocation::delete_location)
+        .service(fulfilment::pick_list)
+        .service(fulfilment::pick)
+        .service(fulfilment::pack)
+        .service(fulfilment::list_packages)
+        .service(transfers::create_transfer)
+        .service(transfers::list_transfers)
+        .service(transfers::get_transfer)
+        .service(transfers::ship_transfer)
+        .service(transfers::receive_transfer)
+        .service(transfers::cancel_transfer);
 }
 
 /// Registers the operational routes at the root.
@@ -95,6 +116,9 @@ Amounts are decimal strings beside an ISO 4217 currency.",
         (name = "events", description = "The feed of published events"),
         (name = "reviews", description = "Order review: sales, finance, inventory and final stages; queues, decisions, policy"),
         (name = "pricing", description = "Price lists, pricing policies (maximum discounts) and promotions"),
+        (name = "allocation", description = "Allocation plans and reservations across warehouses and lots; the allocation policy and the geo table"),
+        (name = "fulfilment", description = "Pick lists, picks and packages"),
+        (name = "transfers", description = "Goods moved between warehouses through the in-transit location"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     modifiers(&BearerAuth)
@@ -276,6 +300,34 @@ pub enum ListErrors {
     /// The token's roles do not allow this.
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(Problem),
+    /// An unexpected error; the body quotes the request id found in the logs.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
+}
+
+/// Errors of an action on a resource (allocate, pick, ship…).
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ActionErrors {
+    /// Malformed JSON, an unknown field or a wrong type.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No valid bearer token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The token's roles do not allow this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such resource (or not visible to this token).
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// Not possible in the resource's current state (`invalid_transition` and
+    /// the other codes the operation documents).
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// Well-formed but invalid; `errors` lists every field at fault.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
     /// An unexpected error; the body quotes the request id found in the logs.
     #[response(status = 500, content_type = "application/problem+json")]
     Internal(Problem),

@@ -13,7 +13,9 @@ use crate::http::extract::{Auth, Create, Json, Query};
 use crate::service::idempotency::Idempotency;
 use crate::service::warehouses;
 use crate::state::AppState;
-use crate::wire::warehouses::{Warehouse, WarehouseInput, WarehouseList, WarehousePatchInput};
+use crate::wire::warehouses::{
+    Warehouse, WarehouseInput, WarehouseKind, WarehouseList, WarehousePatchInput,
+};
 
 /// Creates a warehouse. The code is unique and never changes.
 #[utoipa::path(
@@ -89,6 +91,8 @@ pub struct WarehouseQuery {
     code: Option<String>,
     region: Option<String>,
     active: Option<bool>,
+    /// `standard` (the default) or `transit` (the in-transit location).
+    kind: Option<WarehouseKind>,
     /// Page size, 1 to 200 (default 50).
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -113,6 +117,7 @@ pub async fn list_warehouses(
         code: query.code,
         region: query.region,
         active: query.active,
+        kind: query.kind.map(Into::into),
     };
     let page = warehouses::list_warehouses(&state.db, &actor, filter, page).await?;
     Ok(ok(WarehouseList::from(page)))

@@ -43,9 +43,10 @@ pub async fn create_product(
         perishable: Set(input.traits.perishable),
         lot_tracked: Set(input.traits.lot_tracked),
         made_to_order: Set(input.traits.made_to_order),
-        lead_time_days: Set(lead_time_to_db(input.lead_time_days)),
+        lead_time_days: Set(days_to_db(input.lead_time_days)),
         tax_rate: Set(input.tax_rate.into()),
         active: Set(input.active),
+        min_shelf_life_days: Set(input.min_shelf_life_days.map(days_to_db)),
         created_at: Set(at),
         updated_at: Set(at),
     };
@@ -145,13 +146,16 @@ pub async fn update_product(
         }
     }
     if let Some(days) = patch.lead_time_days {
-        row.lead_time_days = Set(lead_time_to_db(days));
+        row.lead_time_days = Set(days_to_db(days));
     }
     if let Some(rate) = patch.tax_rate {
         row.tax_rate = Set(rate.into());
     }
     if let Some(active) = patch.active {
         row.active = Set(active);
+    }
+    if let Some(days) = patch.min_shelf_life_days {
+        row.min_shelf_life_days = Set(days.map(days_to_db));
     }
     row.updated_at = Set(now());
     let row = row.update(&*txn).await?;
@@ -205,8 +209,8 @@ pub async fn list_products(
     })
 }
 
-fn lead_time_to_db(days: u32) -> i32 {
-    // The wire layer bounds lead times far below i32::MAX.
+pub(crate) fn days_to_db(days: u32) -> i32 {
+    // The wire layer bounds day counts far below i32::MAX.
     i32::try_from(days).unwrap_or(i32::MAX)
 }
 
@@ -239,6 +243,10 @@ pub(crate) fn from_row(row: product::Model) -> ServiceResult<Product> {
             .map_err(|_| corrupt("lead time", row.lead_time_days))?,
         tax_rate: row.tax_rate.0,
         active: row.active,
+        min_shelf_life_days: row
+            .min_shelf_life_days
+            .map(|days| u32::try_from(days).map_err(|_| corrupt("shelf life", days)))
+            .transpose()?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -45,6 +45,7 @@ pub async fn create_customer(
         allow_partial_shipment: Set(input.allow_partial_shipment),
         payment_methods: Set(to_json(&input.payment_methods)?),
         requires_invoice: Set(input.requires_invoice),
+        min_shelf_life_days: Set(input.min_shelf_life_days.map(days_to_db)),
         created_at: Set(at),
         updated_at: Set(at),
     };
@@ -136,6 +137,9 @@ pub async fn update_customer(
     if let Some(requires) = patch.requires_invoice {
         row.requires_invoice = Set(requires);
     }
+    if let Some(days) = patch.min_shelf_life_days {
+        row.min_shelf_life_days = Set(days.map(days_to_db));
+    }
     row.updated_at = Set(now());
     let row = row.update(&*txn).await?;
     txn.commit().await?;
@@ -223,6 +227,10 @@ pub(crate) fn from_row(row: customer::Model) -> ServiceResult<Customer> {
         payment_methods: serde_json::from_value(row.payment_methods.clone())
             .map_err(|_| corrupt("payment methods", &row.payment_methods))?,
         requires_invoice: row.requires_invoice,
+        min_shelf_life_days: row
+            .min_shelf_life_days
+            .map(|days| u32::try_from(days).map_err(|_| corrupt("shelf life", days)))
+            .transpose()?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

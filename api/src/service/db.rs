@@ -57,6 +57,9 @@ pub struct Db {
     /// On SQLite, one writer at a time per process: waiting on this queue is fair
     /// and cheap, where SQLite's busy handler polls with sleeps.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// Wakes this process's job workers when a commit queued work for them
+    /// (workers of other processes find it when they next poll).
+    jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Db {
@@ -116,6 +119,7 @@ impl Db {
             url: url.into(),
             config: Arc::new(ServiceConfig::default()),
             sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+            jobs_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -131,6 +135,16 @@ impl Db {
 
     pub fn backend(&self) -> DatabaseBackend {
         self.conn.get_database_backend()
+    }
+
+    /// Tells this process's job workers that work was committed.
+    pub(crate) fn wake_workers(&self) {
+        self.jobs_wake.notify_one();
+    }
+
+    /// Resolves when [`Db::wake_workers`] is next called.
+    pub(crate) fn workers_woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.jobs_wake.notified()
     }
 
     pub fn is_sqlite(&self) -> bool {

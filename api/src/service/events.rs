@@ -23,8 +23,8 @@ pub(crate) struct Subject<'a> {
     pub channel: Option<&'a str>,
 }
 
-/// Records `event` about an order: on its timeline, and in the outbox when
-/// the type is published. Both rows share the event's id.
+/// Records `event`: on the order's timeline (for orders), and in the outbox
+/// when the type is published. Both rows share the event's id.
 pub(crate) async fn record<C: ConnectionTrait>(
     conn: &C,
     subject: &Subject<'_>,
@@ -34,18 +34,20 @@ pub(crate) async fn record<C: ConnectionTrait>(
     at: DateTime<Utc>,
 ) -> ServiceResult<Uuid> {
     let id = Uuid::now_v7();
-    order_event::ActiveModel {
-        id: Set(id),
-        order_id: Set(subject.id),
-        event_type: Set(event.as_str().to_owned()),
-        actor_sub: Set(actor.sub.clone()),
-        actor_roles: Set(json!(actor.role_names())),
-        channel: Set(subject.channel.map(str::to_owned)),
-        data: Set(data.clone()),
-        at: Set(at),
+    if subject.kind == "order" {
+        order_event::ActiveModel {
+            id: Set(id),
+            order_id: Set(subject.id),
+            event_type: Set(event.as_str().to_owned()),
+            actor_sub: Set(actor.sub.clone()),
+            actor_roles: Set(json!(actor.role_names())),
+            channel: Set(subject.channel.map(str::to_owned)),
+            data: Set(data.clone()),
+            at: Set(at),
+        }
+        .insert(conn)
+        .await?;
     }
-    .insert(conn)
-    .await?;
     if event.published() {
         let payload = json!({
             "id": id,

@@ -4,17 +4,22 @@
 //!
 //! [`Actor`]: crate::domain::actor::Actor
 
+pub mod allocation;
 pub mod catalog;
 pub mod customers;
 mod db;
 mod error;
 pub(crate) mod events;
+pub mod fulfilment;
+pub mod geo;
 pub mod idempotency;
+pub mod jobs;
 pub mod orders;
 pub(crate) mod page;
 pub mod pricing;
 pub mod reviews;
 pub mod stock;
+pub mod transfers;
 pub mod warehouses;
 
 pub use db::{Db, ServiceConfig, redact};

@@ -19,8 +19,8 @@ use uuid::Uuid;
 use dingdan_entity::{customer, order, order_review, product, setting, stock_lot, warehouse};
 
 use super::error::corrupt;
-use super::events::{Subject, record};
-use super::orders::{load_visible, to_domain};
+use super::events::record;
+use super::orders::{load_visible, set_status, subject, to_domain};
 use super::page::fetch_page;
 use super::{Db, ServiceError, ServiceResult, now, pricing};
 use crate::domain::actor::{Actor, Permission, Role};
@@ -388,46 +388,7 @@ async fn approve_order<C: ConnectionTrait>(
         at,
     )
     .await?;
-    Ok(())
-}
-
-/// Changes an order's status (and what `extra` adds), bumping its version;
-/// conditional on the version read, so a concurrent change is not overwritten.
-async fn set_status<C: ConnectionTrait>(
-    conn: &C,
-    current: &order::Model,
-    status: OrderStatus,
-    extra: impl FnOnce(sea_orm::UpdateMany<order::Entity>) -> sea_orm::UpdateMany<order::Entity>,
-) -> ServiceResult<i32> {
-    let version = current.version + 1;
-    let update = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::val(status.as_str()))
-        .col_expr(order::Column::Version, Expr::val(version))
-        .col_expr(order::Column::UpdatedAt, Expr::val(now()))
-        .filter(order::Column::Id.eq(current.id))
-        .filter(order::Column::Version.eq(current.version));
-    let result = extra(update).exec(conn).await?;
-    if result.rows_affected == 0 {
-        let now_at = order::Entity::find_by_id(current.id)
-            .one(conn)
-            .await?
-            .map_or(current.version, |o| o.version);
-        return Err(ServiceError::VersionMismatch {
-            expected: current.version,
-            current: now_at,
-        });
-    }
-    Ok(version)
-}
-
-fn subject(order: &order::Model, version: i32) -> Subject<'_> {
-    Subject {
-        kind: "order",
-        id: order.id,
-        version,
-        customer_id: Some(order.customer_id),
-        channel: Some(order.channel.as_str()),
-    }
+    super::allocation::order_approved(conn).await
 }
 
 /// Computes one stage's findings, and the facts the policy's thresholds read.
@@ -679,6 +640,8 @@ async fn inventory_lines<C: ConnectionTrait>(
     let warehouses: BTreeMap<Uuid, String> = warehouse::Entity::find()
         .filter(warehouse::Column::Id.is_in(warehouse_ids))
         .filter(warehouse::Column::Active.eq(true))
+        // Goods in transit are on their way, not available.
+        .filter(warehouse::Column::Kind.eq("standard"))
         .all(conn)
         .await?
         .into_iter()
@@ -864,6 +827,7 @@ pub async fn decide(
     )?;
     let order = load_visible(&*txn, actor, review.order_id).await?;
     txn.commit().await?;
+    db.wake_workers();
     Ok((review, order))
 }
 

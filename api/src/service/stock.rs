@@ -61,6 +61,14 @@ pub async fn receive(
             "inactive_warehouse",
             format!("warehouse {} is not active", w.code),
         ),
+        Some(w) if w.kind != "standard" => errors.push(
+            "warehouse_id",
+            "transit_warehouse",
+            format!(
+                "{} holds goods between warehouses; goods enter it only through transfers",
+                w.code
+            ),
+        ),
         Some(_) => {}
     }
     match &product {
@@ -119,16 +127,76 @@ pub async fn receive(
         (None, Some(expiry)) if product.perishable => format!("EXP-{expiry}"),
         (None, _) => String::new(),
     };
+    let level = stock_in(
+        &*txn,
+        StockIn {
+            warehouse_id: receipt.warehouse_id,
+            product_id: product.id,
+            sku: &product.sku,
+            lot: &lot,
+            received_at: receipt.received_at,
+            expiry_date: receipt.expiry_date,
+            quantity: receipt.quantity,
+            reserved: false,
+        },
+        at,
+    )
+    .await?;
+    let movement = record_movement(
+        &*txn,
+        &level,
+        MovementKind::Receipt,
+        receipt.quantity,
+        0,
+        None,
+        actor,
+        at,
+    )
+    .await?;
+    // Orders waiting for stock get another try.
+    super::allocation::stock_arrived(&*txn).await?;
+    let record = ReceiptRecord {
+        movement: movement_from_row(movement)?,
+        level: level_from_row(level),
+        received_at: receipt.received_at,
+        expiry_date: receipt.expiry_date,
+    };
+    idempotency.complete(&*txn, actor, &record).await?;
+    txn.commit().await?;
+    db.wake_workers();
+    Ok(Created::New(record))
+}
+
+/// Goods coming into a lot of a warehouse.
+pub(crate) struct StockIn<'a> {
+    pub warehouse_id: Uuid,
+    pub product_id: Uuid,
+    pub sku: &'a str,
+    pub lot: &'a str,
+    pub received_at: chrono::NaiveDate,
+    pub expiry_date: Option<chrono::NaiveDate>,
+    pub quantity: i64,
+    /// Held as soon as they arrive (goods in transit belong to their transfer).
+    pub reserved: bool,
+}
+
+/// Adds goods to a lot, creating it on its first receipt, in one statement.
+/// The caller records the ledger entry.
+pub(crate) async fn stock_in<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    goods: StockIn<'_>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<stock_lot::Model> {
     let new_lot = stock_lot::ActiveModel {
         id: Set(Uuid::now_v7()),
-        warehouse_id: Set(receipt.warehouse_id),
-        product_id: Set(product.id),
-        sku: Set(product.sku.clone()),
-        lot: Set(lot.clone()),
-        received_at: Set(receipt.received_at),
-        expiry_date: Set(receipt.expiry_date),
-        on_hand: Set(receipt.quantity),
-        reserved: Set(0),
+        warehouse_id: Set(goods.warehouse_id),
+        product_id: Set(goods.product_id),
+        sku: Set(goods.sku.to_owned()),
+        lot: Set(goods.lot.to_owned()),
+        received_at: Set(goods.received_at),
+        expiry_date: Set(goods.expiry_date),
+        on_hand: Set(goods.quantity),
+        reserved: Set(if goods.reserved { goods.quantity } else { 0 }),
         created_at: Set(at),
         updated_at: Set(at),
     };
@@ -154,6 +222,11 @@ pub async fn receive(
                     .add(Expr::col(("excluded", stock_lot::Column::OnHand))),
             )
             .value(
+                stock_lot::Column::Reserved,
+                Expr::col((stock_lot::Entity, stock_lot::Column::Reserved))
+                    .add(Expr::col(("excluded", stock_lot::Column::Reserved))),
+            )
+            .value(
                 stock_lot::Column::UpdatedAt,
                 Expr::col(("excluded", stock_lot::Column::UpdatedAt)),
             )
@@ -162,37 +235,120 @@ pub async fn receive(
         )
         .into_query();
     upsert.returning_all();
-    let Some(row) = txn.query_one(&upsert).await? else {
+    let Some(row) = conn.query_one(&upsert).await? else {
         return Err(ServiceError::conflict(
             "lot_conflict",
             format!(
-                "lot {lot:?} of {} is already stocked in this warehouse with a different expiry date",
-                product.sku
+                "lot {:?} of {} is already stocked in this warehouse with a different expiry date",
+                goods.lot, goods.sku
             ),
             None,
         ));
     };
-    let level = stock_lot::Model::from_query_result(&row, "")?;
-    let movement = record_movement(
-        &*txn,
-        &level,
-        MovementKind::Receipt,
-        receipt.quantity,
-        0,
-        None,
-        actor,
-        at,
-    )
-    .await?;
-    let record = ReceiptRecord {
-        movement: movement_from_row(movement)?,
-        level: level_from_row(level),
-        received_at: receipt.received_at,
-        expiry_date: receipt.expiry_date,
-    };
-    idempotency.complete(&*txn, actor, &record).await?;
-    txn.commit().await?;
-    Ok(Created::New(record))
+    Ok(stock_lot::Model::from_query_result(&row, "")?)
+}
+
+/// How a conditional change of a lot's balance went.
+async fn change_lot<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    mut update: sea_orm::sea_query::UpdateStatement,
+) -> ServiceResult<Option<stock_lot::Model>> {
+    update.returning_all();
+    let row = conn.query_one(&update).await?;
+    Ok(row
+        .map(|row| stock_lot::Model::from_query_result(&row, ""))
+        .transpose()?)
+}
+
+/// Reserves `quantity` of a lot if that much is free and the lot has not
+/// expired by `today`: one conditional `UPDATE`, never a read followed by a
+/// write, so concurrent reservations cannot both take the last units. `None`
+/// when the lot no longer has it.
+pub(crate) async fn reserve<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    lot_id: Uuid,
+    quantity: i64,
+    today: chrono::NaiveDate,
+) -> ServiceResult<Option<stock_lot::Model>> {
+    let mut update = Query::update();
+    update
+        .table(stock_lot::Entity)
+        .value(
+            stock_lot::Column::Reserved,
+            Expr::col(stock_lot::Column::Reserved).add(quantity),
+        )
+        .value(stock_lot::Column::UpdatedAt, now())
+        .and_where(Expr::col(stock_lot::Column::Id).eq(lot_id))
+        // The guard: enough unreserved stock, checked by the database as it writes.
+        .and_where(
+            Expr::col(stock_lot::Column::OnHand)
+                .sub(Expr::col(stock_lot::Column::Reserved))
+                .gte(quantity),
+        )
+        .and_where(
+            Expr::col(stock_lot::Column::ExpiryDate)
+                .is_null()
+                .or(Expr::col(stock_lot::Column::ExpiryDate).gte(today)),
+        );
+    change_lot(conn, update).await
+}
+
+/// Gives back `quantity` of a lot's reservation.
+pub(crate) async fn unreserve<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    lot_id: Uuid,
+    quantity: i64,
+) -> ServiceResult<stock_lot::Model> {
+    let mut update = Query::update();
+    update
+        .table(stock_lot::Entity)
+        .value(
+            stock_lot::Column::Reserved,
+            Expr::col(stock_lot::Column::Reserved).sub(quantity),
+        )
+        .value(stock_lot::Column::UpdatedAt, now())
+        .and_where(Expr::col(stock_lot::Column::Id).eq(lot_id))
+        .and_where(Expr::col(stock_lot::Column::Reserved).gte(quantity));
+    change_lot(conn, update).await?.ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!(
+            "lot {lot_id} holds less reservation than the {quantity} units being released"
+        ))
+    })
+}
+
+/// Takes `quantity` out of a lot's `on_hand` — and, with `reserved`, out of
+/// its reservation too (goods picked or shipped against a reservation).
+pub(crate) async fn stock_out<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    lot_id: Uuid,
+    quantity: i64,
+    reserved: bool,
+) -> ServiceResult<Option<stock_lot::Model>> {
+    let mut update = Query::update();
+    update
+        .table(stock_lot::Entity)
+        .value(
+            stock_lot::Column::OnHand,
+            Expr::col(stock_lot::Column::OnHand).sub(quantity),
+        )
+        .value(stock_lot::Column::UpdatedAt, now())
+        .and_where(Expr::col(stock_lot::Column::Id).eq(lot_id));
+    if reserved {
+        update
+            .value(
+                stock_lot::Column::Reserved,
+                Expr::col(stock_lot::Column::Reserved).sub(quantity),
+            )
+            .and_where(Expr::col(stock_lot::Column::Reserved).gte(quantity))
+            .and_where(Expr::col(stock_lot::Column::OnHand).gte(quantity));
+    } else {
+        update.and_where(
+            Expr::col(stock_lot::Column::OnHand)
+                .sub(Expr::col(stock_lot::Column::Reserved))
+                .gte(quantity),
+        );
+    }
+    change_lot(conn, update).await
 }
 
 /// Appends one ledger entry for a change already applied to `level`.
@@ -204,6 +360,31 @@ pub(crate) async fn record_movement<C: sea_orm::ConnectionTrait>(
     on_hand_delta: i64,
     reserved_delta: i64,
     reference: Option<(&'static str, Uuid)>,
+    actor: &Actor,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<stock_movement::Model, sea_orm::DbErr> {
+    record_noted_movement(
+        conn,
+        level,
+        kind,
+        (on_hand_delta, reserved_delta),
+        reference,
+        None,
+        actor,
+        at,
+    )
+    .await
+}
+
+/// [`record_movement`], with a note for people reading the ledger.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_noted_movement<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    level: &stock_lot::Model,
+    kind: MovementKind,
+    (on_hand_delta, reserved_delta): (i64, i64),
+    reference: Option<(&'static str, Uuid)>,
+    note: Option<&str>,
     actor: &Actor,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<stock_movement::Model, sea_orm::DbErr> {
@@ -219,7 +400,7 @@ pub(crate) async fn record_movement<C: sea_orm::ConnectionTrait>(
         reserved_delta: Set(reserved_delta),
         reference_type: Set(reference.map(|(kind, _)| kind.to_owned())),
         reference_id: Set(reference.map(|(_, id)| id)),
-        note: Set(None),
+        note: Set(note.map(str::to_owned)),
         actor: Set(actor.sub.clone()),
         created_at: Set(at),
     }

@@ -16,7 +16,8 @@ use crate::domain::actor::{Actor, Permission};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::validation::Parse;
 use crate::domain::warehouse::{
-    Coordinates, NewWarehouse, Warehouse, WarehouseFilter, WarehousePatch,
+    AllocationCosts, Coordinates, NewWarehouse, Warehouse, WarehouseFilter, WarehouseKind,
+    WarehousePatch,
 };
 
 pub async fn create_warehouse(
@@ -39,6 +40,9 @@ pub async fn create_warehouse(
         latitude: Set(input.coordinates.latitude),
         longitude: Set(input.coordinates.longitude),
         active: Set(input.active),
+        shipping_cost_factor: Set(input.costs.shipping_cost_factor),
+        priority: Set(input.costs.priority),
+        kind: Set(WarehouseKind::Standard.as_str().to_owned()),
         created_at: Set(at),
         updated_at: Set(at),
     };
@@ -108,6 +112,12 @@ pub async fn update_warehouse(
     if let Some(active) = patch.active {
         row.active = Set(active);
     }
+    if let Some(factor) = patch.shipping_cost_factor {
+        row.shipping_cost_factor = Set(factor);
+    }
+    if let Some(priority) = patch.priority {
+        row.priority = Set(priority);
+    }
     row.updated_at = Set(now());
     let row = row.update(&*txn).await?;
     txn.commit().await?;
@@ -131,6 +141,8 @@ pub async fn list_warehouses(
     if let Some(active) = filter.active {
         condition = condition.add(warehouse::Column::Active.eq(active));
     }
+    condition = condition
+        .add(warehouse::Column::Kind.eq(filter.kind.unwrap_or(WarehouseKind::Standard).as_str()));
     let page = fetch_page(
         db.read(),
         warehouse::Entity::find().filter(condition),
@@ -162,6 +174,12 @@ pub(crate) fn from_row(row: warehouse::Model) -> ServiceResult<Warehouse> {
         name: row.name,
         region: row.region,
         active: row.active,
+        costs: AllocationCosts {
+            shipping_cost_factor: row.shipping_cost_factor,
+            priority: row.priority,
+        },
+        kind: WarehouseKind::parse(&row.kind)
+            .ok_or_else(|| corrupt("warehouse kind", &row.kind))?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -94,6 +94,9 @@ pub struct Product {
     #[schema(example = "0.13")]
     pub tax_rate: DecimalString,
     pub active: bool,
+    /// For perishables: days of shelf life a lot must have left to be
+    /// allocated; `null` for none.
+    pub min_shelf_life_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -113,6 +116,7 @@ impl From<catalog::Product> for Product {
             lead_time_days: p.lead_time_days,
             tax_rate: p.tax_rate.into(),
             active: p.active,
+            min_shelf_life_days: p.min_shelf_life_days,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -152,6 +156,10 @@ pub struct ProductInput {
     /// Defaults to `true`.
     #[serde(default)]
     pub active: Option<bool>,
+    /// For perishables: days of shelf life a lot must have left to be
+    /// allocated, 0 to 3650. A customer's own minimum, when larger, wins.
+    #[serde(default)]
+    pub min_shelf_life_days: Option<i64>,
 }
 
 impl Parse<NewProduct> for ProductInput {
@@ -178,6 +186,9 @@ impl Parse<NewProduct> for ProductInput {
             &mut errors,
         );
         let rate = errors.take(tax_rate("tax_rate", self.tax_rate.unwrap_or_default().0));
+        let shelf_life = self
+            .min_shelf_life_days
+            .map(|days| shelf_life_days("min_shelf_life_days", days, &mut errors));
         let mut traits = catalog::ProductTraits::default();
         TraitsPatch::from(self.traits.unwrap_or_default()).apply(&mut traits);
         errors.finish(|| {
@@ -193,6 +204,10 @@ impl Parse<NewProduct> for ProductInput {
                 lead_time_days: u32::try_from(lead_time_days?).ok()?,
                 tax_rate: rate?,
                 active: self.active.unwrap_or(true),
+                min_shelf_life_days: match shelf_life {
+                    Some(days) => Some(days?),
+                    None => None,
+                },
             })
         })
     }
@@ -225,6 +240,10 @@ pub struct ProductPatchInput {
     pub tax_rate: Option<DecimalString>,
     #[serde(default, deserialize_with = "super::present")]
     pub active: Option<bool>,
+    /// `null` removes the minimum.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub min_shelf_life_days: MaybeUndefined<i64>,
 }
 
 impl Parse<ProductPatch> for ProductPatchInput {
@@ -260,6 +279,13 @@ impl Parse<ProductPatch> for ProductPatchInput {
         let rate = self
             .tax_rate
             .map(|r| errors.take(tax_rate("tax_rate", r.0)));
+        let shelf_life = match self.min_shelf_life_days {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(days) => {
+                Some(shelf_life_days("min_shelf_life_days", days, &mut errors))
+            }
+        };
         errors.finish(|| {
             Some(ProductPatch {
                 name: name.map(|n| n.unwrap_or_default()),
@@ -278,9 +304,15 @@ impl Parse<ProductPatch> for ProductPatchInput {
                 },
                 tax_rate: rate.flatten(),
                 active: self.active,
+                min_shelf_life_days: shelf_life,
             })
         })
     }
+}
+
+/// A minimum remaining shelf life: 0 to 3650 days.
+pub(crate) fn shelf_life_days(path: &str, days: i64, errors: &mut Violations) -> Option<u32> {
+    bounded(path, days, 0..=3650, errors).and_then(|d| u32::try_from(d).ok())
 }
 
 fn tax_rate(path: &str, rate: Decimal) -> Result<Decimal, FieldError> {

@@ -1,6 +1,6 @@
 //! Customers.
 
-use async_graphql::{Enum, InputObject, SimpleObject};
+use async_graphql::{Enum, InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::decimal::DecimalString;
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::catalog::shelf_life_days;
 use super::common::{Address, AddressInput, Contact, ContactInput, bounded, parse_each};
 use super::orders::PaymentMethod;
 use crate::domain::customer::{self, CustomerPatch, NewCustomer};
@@ -72,6 +73,9 @@ pub struct Customer {
     pub payment_methods: Vec<PaymentMethod>,
     /// Whether orders need invoice requirements (title and tax id).
     pub requires_invoice: bool,
+    /// Days of shelf life perishable goods for this customer must have left
+    /// when allocated; `null` for the products' own minimums.
+    pub min_shelf_life_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -92,6 +96,7 @@ impl From<customer::Customer> for Customer {
             allow_partial_shipment: c.allow_partial_shipment,
             payment_methods: c.payment_methods.into_iter().map(Into::into).collect(),
             requires_invoice: c.requires_invoice,
+            min_shelf_life_days: c.min_shelf_life_days,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -136,6 +141,9 @@ pub struct CustomerInput {
     pub payment_methods: Vec<PaymentMethod>,
     /// Defaults to `false`.
     pub requires_invoice: Option<bool>,
+    /// Days of shelf life perishable goods must have left when allocated for
+    /// this customer, 0 to 3650; the larger of this and the product's applies.
+    pub min_shelf_life_days: Option<i64>,
 }
 
 impl Parse<NewCustomer> for CustomerInput {
@@ -168,6 +176,9 @@ impl Parse<NewCustomer> for CustomerInput {
                     crate::domain::validation::code("price_tier", t)
                 }),
         );
+        let shelf_life = self
+            .min_shelf_life_days
+            .map(|days| shelf_life_days("min_shelf_life_days", days, &mut errors));
         errors.finish(|| {
             Some(NewCustomer {
                 code: code?,
@@ -187,6 +198,10 @@ impl Parse<NewCustomer> for CustomerInput {
                     .map(Into::into)
                     .collect(),
                 requires_invoice: self.requires_invoice.unwrap_or(false),
+                min_shelf_life_days: match shelf_life {
+                    Some(days) => Some(days?),
+                    None => None,
+                },
             })
         })
     }
@@ -236,6 +251,10 @@ pub struct CustomerPatchInput {
     pub payment_methods: Option<Vec<PaymentMethod>>,
     #[serde(default, deserialize_with = "super::present")]
     pub requires_invoice: Option<bool>,
+    /// `null` removes the customer's own minimum.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub min_shelf_life_days: MaybeUndefined<i64>,
 }
 
 impl Parse<CustomerPatch> for CustomerPatchInput {
@@ -273,6 +292,13 @@ impl Parse<CustomerPatch> for CustomerPatchInput {
             .price_tier
             .as_deref()
             .map(|t| errors.take(code("price_tier", t)));
+        let shelf_life = match self.min_shelf_life_days {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(days) => {
+                Some(shelf_life_days("min_shelf_life_days", days, &mut errors))
+            }
+        };
         errors.finish(|| {
             Some(CustomerPatch {
                 name: name.flatten(),
@@ -291,6 +317,7 @@ impl Parse<CustomerPatch> for CustomerPatchInput {
                     .payment_methods
                     .map(|methods| methods.into_iter().map(Into::into).collect()),
                 requires_invoice: self.requires_invoice,
+                min_shelf_life_days: shelf_life,
             })
         })
     }

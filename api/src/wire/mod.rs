@@ -5,14 +5,17 @@
 //! field with its path; outputs are built `From` domain types. Storage rows
 //! never appear here.
 
+pub mod allocation;
 pub mod catalog;
 pub mod common;
 pub mod customers;
 pub mod decimal;
+pub mod fulfilment;
 pub mod orders;
 pub mod pricing;
 pub mod reviews;
 pub mod stock;
+pub mod transfers;
 pub mod warehouses;
 
 /// For fields of a patch that cannot be cleared: absent keeps the value, a

@@ -649,6 +649,8 @@ pub struct Order {
     pub promotions: Vec<AppliedPromotion>,
     /// Set when the order is approved.
     pub approved_at: Option<DateTime<Utc>>,
+    /// Set when every line was first fully reserved.
+    pub allocated_at: Option<DateTime<Utc>>,
 }
 
 /// A promotion an order got.
@@ -707,6 +709,7 @@ impl From<order::Order> for Order {
             payment_method: o.payment_method.map(Into::into),
             promotions: o.promotions.applied.into_iter().map(Into::into).collect(),
             approved_at: o.approved_at,
+            allocated_at: o.allocated_at,
         }
     }
 }

@@ -276,6 +276,7 @@ pub async fn create_order(
         promotions: Set(to_json(&assessment.promotions)?),
         review_round: Set(0),
         approved_at: Set(None),
+        allocated_at: Set(None),
     };
     if let Err(error) = row.insert(&*txn).await {
         // A concurrent create with the same external reference won the race.
@@ -336,6 +337,7 @@ pub async fn create_order(
     let order = load_visible(&*txn, actor, id).await?;
     idempotency.complete(&*txn, actor, &order).await?;
     txn.commit().await?;
+    db.wake_workers();
     Ok(Created::New(order))
 }
 
@@ -559,6 +561,7 @@ pub async fn update_order(
     }
     let order = load_visible(&*txn, actor, id).await?;
     txn.commit().await?;
+    db.wake_workers();
     Ok(order)
 }
 
@@ -605,6 +608,8 @@ pub async fn cancel_order(
         return Err(version_mismatch(&*txn, id, current.version).await);
     }
     reviews::supersede_open(&*txn, id, at).await?;
+    // Reserved goods go back to stock, picked ones to their shelves.
+    let released = super::super::allocation::cancel_reservations(&txn, id, actor).await?;
     let subject = Subject {
         kind: "order",
         id,
@@ -617,12 +622,14 @@ pub async fn cancel_order(
         &subject,
         actor,
         EventType::OrderCancelled,
-        json!({"number": current.number, "reason": reason, "previous_status": current.status.as_str()}),
+        json!({"number": current.number, "reason": reason, "previous_status": current.status.as_str(),
+               "units_returned_to_stock": released}),
         at,
     )
     .await?;
     let order = load_visible(&*txn, actor, id).await?;
     txn.commit().await?;
+    db.wake_workers();
     Ok(order)
 }
 

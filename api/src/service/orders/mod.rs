@@ -11,6 +11,7 @@ pub use intake::{cancel_order, create_order, update_order};
 pub use read::PublishedEvent;
 pub use read::{get_order, get_order_by_number, list_events, list_orders, timeline};
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
 };
@@ -19,12 +20,52 @@ use uuid::Uuid;
 use dingdan_entity::{order, order_line};
 
 use super::error::corrupt;
-use super::{ServiceError, ServiceResult};
+use super::events::Subject;
+use super::{ServiceError, ServiceResult, now};
 use crate::domain::actor::Actor;
 use crate::domain::money::Currency;
 use crate::domain::order::{Channel, Order, OrderLine, OrderStatus, Promotions};
 use crate::domain::pricing::PriceSource;
 use crate::domain::review::PaymentMethod;
+
+/// Changes an order's status (and what `extra` adds), bumping its version;
+/// conditional on the version read, so a concurrent change is not overwritten.
+pub(crate) async fn set_status<C: ConnectionTrait>(
+    conn: &C,
+    current: &order::Model,
+    status: OrderStatus,
+    extra: impl FnOnce(sea_orm::UpdateMany<order::Entity>) -> sea_orm::UpdateMany<order::Entity>,
+) -> ServiceResult<i32> {
+    let version = current.version + 1;
+    let update = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::val(status.as_str()))
+        .col_expr(order::Column::Version, Expr::val(version))
+        .col_expr(order::Column::UpdatedAt, Expr::val(now()))
+        .filter(order::Column::Id.eq(current.id))
+        .filter(order::Column::Version.eq(current.version));
+    let result = extra(update).exec(conn).await?;
+    if result.rows_affected == 0 {
+        let now_at = order::Entity::find_by_id(current.id)
+            .one(conn)
+            .await?
+            .map_or(current.version, |o| o.version);
+        return Err(ServiceError::VersionMismatch {
+            expected: current.version,
+            current: now_at,
+        });
+    }
+    Ok(version)
+}
+
+pub(crate) fn subject(order: &order::Model, version: i32) -> Subject<'_> {
+    Subject {
+        kind: "order",
+        id: order.id,
+        version,
+        customer_id: Some(order.customer_id),
+        channel: Some(order.channel.as_str()),
+    }
+}
 
 /// Loads an order the actor may see, or reports it missing.
 pub(crate) async fn load_visible<C: ConnectionTrait>(
@@ -133,5 +174,6 @@ pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> Ser
         },
         review_round: row.review_round,
         approved_at: row.approved_at,
+        allocated_at: row.allocated_at,
     })
 }

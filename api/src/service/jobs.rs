@@ -1,0 +1,316 @@
+//! Background jobs: a queue in the database, so work survives restarts and
+//! any number of worker processes can share it.
+//!
+//! A job is claimed by one worker at a time under a lease (`locked_until`);
+//! a worker that dies leaves its job to be claimed again when the lease runs
+//! out. On PostgreSQL workers claim with `FOR UPDATE SKIP LOCKED`, so they
+//! never wait on each other; on SQLite the claim is one short write
+//! transaction. Failures are retried with exponential back-off up to
+//! `max_attempts`, then the job is `failed` with its last error kept.
+//!
+//! Work enqueued with a `unique_key` is queued at most once: enqueueing it
+//! again while a copy waits is a no-op (the waiting copy will see the newer
+//! state when it runs).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait as _, ConnectionTrait, EntityTrait as _, ExprTrait as _,
+    FromQueryResult as _, PaginatorTrait as _, QueryFilter as _, QueryTrait as _,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use dingdan_entity::job;
+
+use super::{Db, ServiceResult, now};
+
+/// How long a claimed job is a worker's before others may take it over.
+const LEASE: Duration = Duration::from_secs(300);
+/// How long an idle worker sleeps before looking again (other processes'
+/// jobs, and retries coming due).
+const POLL: Duration = Duration::from_millis(500);
+/// Finished jobs are kept this long, for operators, then purged.
+const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
+/// How often a worker purges expired records.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The kinds of work there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// Allocate every order waiting for stock, oldest first.
+    AllocateWaiting,
+}
+
+impl JobKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JobKind::AllocateWaiting => "allocate_waiting",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "allocate_waiting" => Some(JobKind::AllocateWaiting),
+            _ => None,
+        }
+    }
+
+    fn max_attempts(&self) -> i32 {
+        match self {
+            JobKind::AllocateWaiting => 10,
+        }
+    }
+}
+
+/// Queues a job on the caller's transaction: it exists if and only if the
+/// change that asked for it commits. Call [`Db::wake_workers`] after commit.
+pub(crate) async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    kind: JobKind,
+    payload: Value,
+    unique_key: Option<&str>,
+    run_at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let at = now();
+    let row = job::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.as_str().to_owned()),
+        payload: Set(payload),
+        unique_key: Set(unique_key.map(str::to_owned)),
+        status: Set("queued".to_owned()),
+        run_at: Set(run_at),
+        attempts: Set(0),
+        max_attempts: Set(kind.max_attempts()),
+        last_error: Set(None),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        finished_at: Set(None),
+    };
+    let insert = job::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(job::Column::UniqueKey)
+                // Literal, not a bound value: the database must see that this
+                // is the partial index's own predicate.
+                .target_and_where(Expr::cust("status = 'queued'"))
+                .do_nothing()
+                .to_owned(),
+        )
+        .into_query();
+    conn.execute(&insert).await?;
+    Ok(())
+}
+
+/// Claims the next due job, or a running one whose lease ran out.
+async fn claim(db: &Db, worker: &str) -> ServiceResult<Option<job::Model>> {
+    let at = now();
+    let due_now = || {
+        Expr::col(job::Column::Status)
+            .eq("queued")
+            .and(Expr::col(job::Column::RunAt).lte(at))
+            .or(Expr::col(job::Column::Status)
+                .eq("running")
+                .and(Expr::col(job::Column::LockedUntil).lt(at)))
+    };
+    // A read first: an idle queue costs no write transaction.
+    if job::Entity::find()
+        .filter(due_now())
+        .one(db.read())
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let due = Query::select()
+        .column(job::Column::Id)
+        .from(job::Entity)
+        .cond_where(due_now())
+        .order_by(job::Column::RunAt, sea_orm::Order::Asc)
+        .order_by(job::Column::Id, sea_orm::Order::Asc)
+        .limit(1)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    let lease = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let mut claim = Query::update();
+    claim
+        .table(job::Entity)
+        .value(job::Column::Status, "running")
+        .value(job::Column::LockedBy, worker)
+        .value(job::Column::LockedUntil, lease)
+        .value(
+            job::Column::Attempts,
+            Expr::col(job::Column::Attempts).add(1),
+        )
+        .value(job::Column::UpdatedAt, at)
+        .and_where(Expr::col(job::Column::Id).in_subquery(due))
+        .returning_all();
+    let txn = db.write().await?;
+    let row = txn.query_one(&claim).await?;
+    txn.commit().await?;
+    Ok(row
+        .map(|row| job::Model::from_query_result(&row, ""))
+        .transpose()?)
+}
+
+/// Marks a job done.
+async fn finish(db: &Db, job: &job::Model) -> ServiceResult<()> {
+    let at = now();
+    let txn = db.write().await?;
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::val("done"))
+        .col_expr(job::Column::FinishedAt, Expr::val(at))
+        .col_expr(job::Column::UpdatedAt, Expr::val(at))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::val(Option::<DateTime<Utc>>::None),
+        )
+        .filter(job::Column::Id.eq(job.id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Records a failure: queued again after a back-off, or `failed` for good.
+async fn fail(db: &Db, job: &job::Model, error: &str) -> ServiceResult<()> {
+    let at = now();
+    let error: String = error.chars().take(2000).collect();
+    let txn = db.write().await?;
+    let retry = job.attempts < job.max_attempts;
+    // 2, 4, 8 … seconds, at most an hour.
+    let backoff = chrono::Duration::seconds(1_i64 << job.attempts.clamp(1, 12))
+        .min(chrono::Duration::hours(1));
+    // A copy of unique work already waiting makes the retry unnecessary.
+    let waiting_copy = match &job.unique_key {
+        Some(key) => {
+            job::Entity::find()
+                .filter(job::Column::UniqueKey.eq(key.clone()))
+                .filter(job::Column::Status.eq("queued"))
+                .count(&*txn)
+                .await?
+                > 0
+        }
+        None => false,
+    };
+    let (status, finished) = match (retry, waiting_copy) {
+        (true, false) => ("queued", None),
+        (true, true) => ("done", Some(at)),
+        (false, _) => ("failed", Some(at)),
+    };
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::val(status))
+        .col_expr(job::Column::LastError, Expr::val(error))
+        .col_expr(job::Column::RunAt, Expr::val(at + backoff))
+        .col_expr(job::Column::FinishedAt, Expr::val(finished))
+        .col_expr(job::Column::UpdatedAt, Expr::val(at))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::val(Option::<DateTime<Utc>>::None),
+        )
+        .filter(job::Column::Id.eq(job.id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Runs one job's work.
+async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
+    match JobKind::parse(&job.kind) {
+        Some(JobKind::AllocateWaiting) => {
+            super::allocation::allocate_waiting(db).await?;
+            Ok(())
+        }
+        None => anyhow::bail!("unknown job kind {:?}", job.kind),
+    }
+}
+
+/// Claims and runs due jobs until there are none; returns how many ran.
+pub async fn run_due(db: &Db, worker: &str) -> ServiceResult<usize> {
+    let mut ran = 0;
+    while let Some(job) = claim(db, worker).await? {
+        ran += 1;
+        if job.attempts > job.max_attempts {
+            // Its lease ran out on every attempt: the worker died each time.
+            fail(db, &job, "the job's worker stopped before finishing it").await?;
+            continue;
+        }
+        let span =
+            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+        let _enter = span.enter();
+        match perform(db, &job).await {
+            Ok(()) => finish(db, &job).await?,
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "job failed");
+                fail(db, &job, &format!("{error:#}")).await?;
+            }
+        }
+    }
+    Ok(ran)
+}
+
+/// A worker: runs due jobs, then waits to be woken (or polls), until
+/// `stop` turns true. Also purges expired records now and then.
+pub async fn work(db: Db, name: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut last_maintenance: Option<tokio::time::Instant> = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        if let Err(error) = run_due(&db, &name).await {
+            tracing::error!(error = %error, worker = %name, "the job queue failed");
+        }
+        if last_maintenance.is_none_or(|at| at.elapsed() >= MAINTENANCE_EVERY) {
+            last_maintenance = Some(tokio::time::Instant::now());
+            if let Err(error) = maintain(&db).await {
+                tracing::warn!(error = %error, "maintenance failed");
+            }
+        }
+        tokio::select! {
+            () = db.workers_woken() => {}
+            () = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Purges what has expired: finished jobs and idempotency keys.
+async fn maintain(db: &Db) -> ServiceResult<()> {
+    let cutoff = now() - KEEP_FINISHED;
+    let txn = db.write().await?;
+    job::Entity::delete_many()
+        .filter(job::Column::Status.is_in(["done", "failed"]))
+        .filter(job::Column::FinishedAt.lt(cutoff))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    super::idempotency::purge_expired(db).await?;
+    Ok(())
+}
+
+/// Jobs queued (and due) or running: zero once the queue has settled.
+pub async fn outstanding(db: &Db) -> ServiceResult<u64> {
+    Ok(job::Entity::find()
+        .filter(
+            job::Column::Status.eq("running").or(job::Column::Status
+                .eq("queued")
+                .and(job::Column::RunAt.lte(now()))),
+        )
+        .count(db.read())
+        .await?)
+}
+
+/// Jobs that ran out of attempts, newest first, for operators and tests.
+pub async fn failed(db: &Db) -> ServiceResult<Vec<(String, Option<String>)>> {
+    Ok(job::Entity::find()
+        .filter(job::Column::Status.eq("failed"))
+        .all(db.read())
+        .await?
+        .into_iter()
+        .map(|j| (j.kind, j.last_error))
+        .collect())
+}
