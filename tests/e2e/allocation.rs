@@ -1576,3 +1576,284 @@ async fn allocation_settings_on_warehouses_products_and_customers_are_validated(
         .expect_problem(422, "validation_failed");
     assert_eq!(reply.body["errors"][0]["code"], "transit_warehouse");
 }
+
+#[tokio::test]
+async fn a_partially_allocated_order_packs_what_it_has_and_keeps_waiting_for_the_rest() {
+    let app = spawn_app().await;
+    manual(&app).await;
+    let w = warehouse(&app, "WH-1", 31.2, 121.5).await;
+    app.create_product("A", json!({})).await;
+    app.receive(&w, "A", 10, json!({})).await.expect(201);
+    let customer = id(&app.create_customer("C-1", json!({})).await);
+    let placed = order(
+        &app,
+        &customer,
+        json!([{"sku": "A", "quantity": 15}]),
+        json!({}),
+    )
+    .await;
+    let result = allocate(&app, &placed, "", None).await.expect(200).body;
+    assert_eq!(result["order_status"], "partially_allocated");
+    let reservation = result["reservations"][0]["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/warehouses/{w}/pick"),
+        &app.admin(),
+        &json!({"picks": [{"allocation_id": reservation, "quantity": 10}]}),
+    )
+    .await
+    .expect(200);
+    let package = |quantity: i64| {
+        json!({"packages": [{"warehouse_id": w, "packaging_type": "box", "weight_kg": "5", "length_cm": "40",
+                             "width_cm": "30", "height_cm": "30", "contents": [{"line_no": 1, "quantity": quantity}]}]})
+    };
+    let pack_path = format!("/api/v1/orders/{}/packages", id(&placed));
+    let packed = app
+        .post(&pack_path, &app.admin(), &package(10))
+        .await
+        .expect(201)
+        .body;
+    // What it has is packed; it is not ready as a whole.
+    assert_eq!(packed["order_status"], "partially_allocated");
+    // The rest arrives and is allocated; once packed, the order is ready.
+    app.receive(&w, "A", 10, json!({})).await.expect(201);
+    app.settle().await;
+    let now = allocation(&app, &placed).await;
+    assert_eq!(now["order_status"], "allocated");
+    assert_eq!(now["lines"][0]["reserved"], 15);
+    // The plan in force shows all of it, not only the top-up.
+    let planned: i64 = now["plan"]["lines"][0]["picks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["quantity"].as_i64().unwrap())
+        .sum();
+    assert_eq!(planned, 15);
+    let rest = now["reservations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["picked"] == 0)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/warehouses/{w}/pick"),
+        &app.admin(),
+        &json!({"picks": [{"allocation_id": rest, "quantity": 5}]}),
+    )
+    .await
+    .expect(200);
+    let packed = app
+        .post(&pack_path, &app.admin(), &package(5))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(packed["order_status"], "ready_to_ship");
+    assert_ledger(&app).await;
+}
+
+#[tokio::test]
+async fn the_same_pick_confirmed_twice_at_once_picks_once() {
+    let app = spawn_app().await;
+    manual(&app).await;
+    let w = warehouse(&app, "WH-1", 31.2, 121.5).await;
+    app.create_product("A", json!({})).await;
+    app.receive(&w, "A", 100, json!({"lot": "L"}))
+        .await
+        .expect(201);
+    let customer = id(&app.create_customer("C-1", json!({})).await);
+    for _ in 0..5 {
+        let placed = order(
+            &app,
+            &customer,
+            json!([{"sku": "A", "quantity": 4}]),
+            json!({}),
+        )
+        .await;
+        let result = allocate(&app, &placed, "", None).await.expect(200).body;
+        let reservation = result["reservations"][0]["id"].as_str().unwrap().to_owned();
+        let body = json!({"picks": [{"allocation_id": reservation, "quantity": 3}]});
+        let path = format!("/api/v1/warehouses/{w}/pick");
+        let admin = app.admin();
+        let (a, b) = tokio::join!(
+            app.post(&path, &admin, &body),
+            app.post(&path, &admin, &body)
+        );
+        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 422], "{} / {}", a.text, b.text);
+        let after = allocation(&app, &placed).await;
+        assert_eq!(after["reservations"][0]["picked"], 3);
+        // A retry with the same key answers the first outcome, picking nothing.
+        let keyed = |key: &str| {
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(app.admin())
+                .header("Idempotency-Key", key.to_owned())
+                .json(&json!({"picks": [{"allocation_id": reservation, "quantity": 1}]}))
+                .send()
+        };
+        let key = uuid::Uuid::now_v7().to_string();
+        let first = keyed(&key).await.unwrap();
+        assert_eq!(first.status(), 200);
+        let again = keyed(&key).await.unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.headers().get("idempotent-replayed").unwrap(), "true");
+        assert_eq!(
+            allocation(&app, &placed).await["reservations"][0]["picked"],
+            4
+        );
+    }
+    assert_ledger(&app).await;
+}
+
+#[tokio::test]
+async fn a_consolidating_order_keeps_to_its_plan_and_cancelling_calls_off_its_transfers() {
+    let app = spawn_app().await;
+    let sh = warehouse(&app, "WH-SH", 31.2304, 121.4737).await;
+    let bj = warehouse(&app, "WH-BJ", 39.9042, 116.4074).await;
+    let gz = warehouse(&app, "WH-GZ", 23.1291, 113.2644).await;
+    app.create_product("X", json!({})).await;
+    app.receive(&sh, "X", 6, json!({})).await.expect(201);
+    app.receive(&bj, "X", 4, json!({})).await.expect(201);
+    let customer = id(&app.create_customer("C-1", json!({})).await);
+    manual(&app).await;
+    let placed = order(
+        &app,
+        &customer,
+        json!([{"sku": "X", "quantity": 8}]),
+        json!({}),
+    )
+    .await;
+    let result = allocate(&app, &placed, "", Some(json!({"consolidate": true})))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(result["order_status"], "backordered");
+    // Stock arriving elsewhere does not undo the consolidation.
+    app.receive(&gz, "X", 10, json!({})).await.expect(201);
+    app.settle().await;
+    let waiting = allocation(&app, &placed).await;
+    assert_eq!(waiting["order_status"], "backordered");
+    assert_eq!(waiting["lines"][0]["reserved"], 6);
+    // Cancelling the order calls its transfer off and gives everything back.
+    app.post(
+        &format!("/api/v1/orders/{}/cancel", id(&placed)),
+        &app.admin(),
+        &json!({"reason": "changed plans"}),
+    )
+    .await
+    .expect(200);
+    let transfer_id = result["transfer_ids"][0].as_str().unwrap();
+    let transfer = app
+        .get(&format!("/api/v1/transfers/{transfer_id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(transfer["status"], "cancelled");
+    let totals = app
+        .get("/api/v1/stock/totals?sku=X", &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(totals["items"][0]["reserved"], 0, "{totals}");
+    assert_ledger(&app).await;
+}
+
+#[tokio::test]
+async fn overrides_replan_an_allocated_order_in_one_step_even_in_auto_mode() {
+    let app = spawn_app().await;
+    let near = warehouse(&app, "WH-SH", 31.2304, 121.4737).await;
+    let far = warehouse(&app, "WH-BJ", 39.9042, 116.4074).await;
+    app.create_product("X", json!({})).await;
+    app.receive(&near, "X", 10, json!({})).await.expect(201);
+    app.receive(&far, "X", 10, json!({})).await.expect(201);
+    let customer = id(&app.create_customer("C-1", json!({})).await);
+    let placed = order(
+        &app,
+        &customer,
+        json!([{"sku": "X", "quantity": 3}]),
+        json!({}),
+    )
+    .await;
+    app.settle().await;
+    let auto = allocation(&app, &placed).await;
+    assert_eq!(auto["order_status"], "allocated");
+    assert_eq!(auto["reservations"][0]["warehouse_id"], near.as_str());
+    let replanned = allocate(
+        &app,
+        &placed,
+        "",
+        Some(json!({"overrides": [{"line_no": 1, "warehouse_id": far}]})),
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(replanned["order_status"], "allocated");
+    assert_eq!(replanned["reservations"][0]["warehouse_id"], far.as_str());
+    app.settle().await;
+    let after = allocation(&app, &placed).await;
+    assert_eq!(
+        after["reservations"][0]["warehouse_id"],
+        far.as_str(),
+        "the job left it alone"
+    );
+    let types = event_types(&app, &placed).await;
+    assert!(types.contains(&"order.allocation_released".to_owned()));
+    // Released, nothing is in force.
+    let released = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/orders/{}/allocation", id(&placed)),
+            Some(&app.admin()),
+            None,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(released["plan"], Value::Null);
+    assert_ledger(&app).await;
+}
+
+#[tokio::test]
+async fn a_transfer_whose_lot_could_not_be_merged_is_refused_before_it_leaves() {
+    let app = spawn_app().await;
+    let a = warehouse(&app, "WH-A", 31.2, 121.5).await;
+    let b = warehouse(&app, "WH-B", 39.9, 116.4).await;
+    app.create_product("N", json!({"traits": {"lot_tracked": true}}))
+        .await;
+    app.create_product("G", json!({})).await;
+    app.receive(&a, "N", 5, json!({"lot": "L1", "expiry_date": day(300)}))
+        .await
+        .expect(201);
+    app.receive(&b, "N", 5, json!({"lot": "L1", "expiry_date": day(200)}))
+        .await
+        .expect(201);
+    let reply = app
+        .post(
+            "/api/v1/transfers",
+            &app.admin(),
+            &json!({"from_warehouse_id": a, "to_warehouse_id": b, "lines": [{"sku": "N", "quantity": 2}]}),
+        )
+        .await
+        .expect_problem(409, "lot_conflict");
+    assert!(reply.body["detail"].as_str().unwrap().contains("L1"));
+    // Goods with an expiry but no lot number get a lot per expiry date, so
+    // they never clash.
+    let dated = app
+        .receive(&a, "G", 3, json!({"expiry_date": day(90)}))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(dated["level"]["lot"], format!("EXP-{}", day(90)));
+    app.receive(&b, "G", 3, json!({})).await.expect(201);
+    app.post(
+        "/api/v1/transfers",
+        &app.admin(),
+        &json!({"from_warehouse_id": a, "to_warehouse_id": b, "lines": [{"sku": "G", "quantity": 2}]}),
+    )
+    .await
+    .expect(201);
+    assert_ledger(&app).await;
+}

@@ -8,9 +8,10 @@
 //!    those that can, the cheapest. Otherwise the fewest warehouses cover the
 //!    order (greedily: the one covering most units first, cheapest on a tie).
 //! 3. A warehouse's cost is `distance_km × shipping_cost_factor +
-//!    priority × PRIORITY_KM`: distance from the ship-to point (a configured
-//!    region/postal-prefix table), the warehouse's shipping cost factor, and
-//!    its priority (0 first).
+//!    priority × PRIORITY_KM − stock_age_days × STOCK_AGE_KM_PER_DAY`:
+//!    distance from the ship-to point (a configured region/postal-prefix
+//!    table), the warehouse's shipping cost factor, its priority (0 first),
+//!    and how long the stock it would ship has waited there (slow stock first).
 //! 4. Within a warehouse, perishable SKUs take lots earliest-expiry first
 //!    (FEFO), never an expired lot nor one expiring within the minimum
 //!    remaining shelf life; other SKUs take the oldest receipt first (FIFO).
@@ -100,6 +101,11 @@ pub struct Allocation {
 
 /// Each step of warehouse priority weighs like this many kilometres.
 pub const PRIORITY_KM: f64 = 100.0;
+/// Each day the stock a warehouse would ship has waited there (its turnover)
+/// takes this many kilometres off its cost, up to `MAX_STOCK_AGE_DAYS`: slow
+/// stock is moved first, other things equal.
+pub const STOCK_AGE_KM_PER_DAY: f64 = 0.2;
+pub const MAX_STOCK_AGE_DAYS: f64 = 365.0;
 
 /// A point on the globe.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -206,6 +212,9 @@ pub struct Candidate {
     pub distance_km: Option<f64>,
     pub shipping_cost_factor: f64,
     pub priority: i32,
+    /// How long, on average, the stock it would ship has been there.
+    #[serde(default)]
+    pub stock_age_days: Option<f64>,
     pub score: f64,
     /// Units of the order it could ship.
     pub coverable: i64,
@@ -292,8 +301,10 @@ fn eligible(lot: &LotOption, line: &DemandLine, today: NaiveDate) -> bool {
     match lot.expiry_date {
         None => true,
         Some(expiry) => {
-            expiry >= today + chrono::Days::new(u64::from(line.min_shelf_life_days))
-                && expiry >= today
+            // Sellable until the day before it expires, and with the
+            // minimum shelf life left.
+            expiry > today
+                && expiry >= today + chrono::Days::new(u64::from(line.min_shelf_life_days))
         }
     }
 }
@@ -455,8 +466,10 @@ pub fn plan(request: &PlanRequest<'_>) -> Result<Plan, OverrideError> {
         .iter()
         .map(|w| {
             let distance = request.destination.map(|d| w.location.distance_km(&d));
+            let age = stock_age(w.id, &lines, &by_line, today);
             let score = distance.unwrap_or(0.0) * w.shipping_cost_factor
-                + f64::from(w.priority) * PRIORITY_KM;
+                + f64::from(w.priority) * PRIORITY_KM
+                - age.unwrap_or(0.0).min(MAX_STOCK_AGE_DAYS) * STOCK_AGE_KM_PER_DAY;
             let (units, all) = coverable(w.id, &remaining, &lines);
             Candidate {
                 warehouse_id: w.id,
@@ -464,6 +477,7 @@ pub fn plan(request: &PlanRequest<'_>) -> Result<Plan, OverrideError> {
                 distance_km: distance.map(|d| (d * 10.0).round() / 10.0),
                 shipping_cost_factor: w.shipping_cost_factor,
                 priority: w.priority,
+                stock_age_days: age.map(|a| (a * 10.0).round() / 10.0),
                 score: (score * 10.0).round() / 10.0,
                 coverable: units,
                 covers_all: all && units > 0,
@@ -484,10 +498,29 @@ pub fn plan(request: &PlanRequest<'_>) -> Result<Plan, OverrideError> {
             candidates[best].reason =
                 "ships the whole order, at the lowest cost of those that can".to_owned();
         } else {
-            // The fewest warehouses: the one covering most of what is left,
-            // the cheapest on a tie, until nothing more can be covered.
+            // The fewest warehouses: the cheapest pair that covers the order,
+            // else the cheapest triple; beyond that (or when even all
+            // warehouses together cannot cover it), greedily the one covering
+            // most of what is left, the cheapest on a tie.
             let mut used = 0;
+            if let Some(set) = smallest_cover(&candidates, &lines, &by_line, &remaining) {
+                let size = set.len();
+                for index in set {
+                    let id = candidates[index].warehouse_id;
+                    allocate_from(&mut lines, id, &by_line, &mut remaining, &warehouse_code);
+                    candidates[index].chosen = true;
+                    candidates[index].reason = format!(
+                        "no warehouse ships everything; with {} other{} it covers the order: the fewest warehouses that can, at the lowest cost",
+                        size - 1,
+                        if size == 2 { "" } else { "s" }
+                    );
+                    used += 1;
+                }
+            }
             loop {
+                if lines.iter().all(|l| l.backordered == 0) {
+                    break;
+                }
                 // Candidates are in cost order, so on a tie in units the first
                 // (cheapest, then by code) wins.
                 let best = candidates
@@ -561,6 +594,105 @@ pub fn plan(request: &PlanRequest<'_>) -> Result<Plan, OverrideError> {
         transfers_proposed,
         summary,
     })
+}
+
+/// The average age in days, weighted by units, of the eligible stock of the
+/// open lines' SKUs in one warehouse; `None` when it has none.
+fn stock_age(
+    warehouse: Uuid,
+    lines: &[PlanLine],
+    by_line: &HashMap<u32, Vec<&LotOption>>,
+    today: NaiveDate,
+) -> Option<f64> {
+    let mut seen = std::collections::HashSet::new();
+    let (mut units, mut weighted) = (0_i64, 0_f64);
+    for line in lines.iter().filter(|l| l.backordered > 0) {
+        for lot in by_line[&line.line_no]
+            .iter()
+            .filter(|l| l.warehouse_id == warehouse)
+        {
+            if seen.insert(lot.stock_lot_id) {
+                let days = (today - lot.received_at).num_days().max(0);
+                units += lot.available;
+                weighted += lot.available as f64 * days as f64;
+            }
+        }
+    }
+    (units > 0).then(|| weighted / units as f64)
+}
+
+/// The cheapest set of two or three warehouses that together hold every
+/// open line's SKU in full (candidates are in cost order), as indices into
+/// `candidates` in that order; `None` when no such set exists.
+fn smallest_cover(
+    candidates: &[Candidate],
+    lines: &[PlanLine],
+    by_line: &HashMap<u32, Vec<&LotOption>>,
+    remaining: &HashMap<Uuid, i64>,
+) -> Option<Vec<usize>> {
+    // Open demand per SKU, and what each warehouse holds of it (eligible lots
+    // of any line of that SKU, each lot counted once).
+    let mut skus: Vec<&str> = Vec::new();
+    let mut need: Vec<i64> = Vec::new();
+    for line in lines.iter().filter(|l| l.backordered > 0 && !l.overridden) {
+        match skus.iter().position(|s| *s == line.sku) {
+            Some(i) => need[i] += line.backordered,
+            None => {
+                skus.push(&line.sku);
+                need.push(line.backordered);
+            }
+        }
+    }
+    if skus.is_empty() {
+        return None;
+    }
+    let mut have: Vec<Vec<i64>> = vec![vec![0; skus.len()]; candidates.len()];
+    let mut counted = std::collections::HashSet::new();
+    for line in lines.iter().filter(|l| l.backordered > 0 && !l.overridden) {
+        let s = skus.iter().position(|x| *x == line.sku).unwrap_or(0);
+        for lot in &by_line[&line.line_no] {
+            if counted.insert(lot.stock_lot_id)
+                && let Some(w) = candidates
+                    .iter()
+                    .position(|c| c.warehouse_id == lot.warehouse_id)
+            {
+                have[w][s] += remaining.get(&lot.stock_lot_id).copied().unwrap_or(0);
+            }
+        }
+    }
+    let useful: Vec<usize> = (0..candidates.len())
+        .filter(|w| have[*w].iter().any(|q| *q > 0))
+        .collect();
+    // Not even all of them together: no exact cover to look for.
+    if (0..skus.len()).any(|s| useful.iter().map(|w| have[*w][s]).sum::<i64>() < need[s]) {
+        return None;
+    }
+    let covers = |set: &[usize]| {
+        (0..skus.len()).all(|s| set.iter().map(|w| have[*w][s]).sum::<i64>() >= need[s])
+    };
+    let cost = |set: &[usize]| set.iter().map(|w| candidates[*w].score).sum::<f64>();
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    for (i, a) in useful.iter().enumerate() {
+        for b in &useful[i + 1..] {
+            let set = [*a, *b];
+            if covers(&set) && best.as_ref().is_none_or(|(c, _)| cost(&set) < *c) {
+                best = Some((cost(&set), set.to_vec()));
+            }
+        }
+    }
+    if best.is_none() {
+        for (i, a) in useful.iter().enumerate() {
+            for (j, b) in useful.iter().enumerate().skip(i + 1) {
+                for c in &useful[j + 1..] {
+                    let set = [*a, *b, *c];
+                    if covers(&set) && best.as_ref().is_none_or(|(k, _)| cost(&set) < *k) {
+                        best = Some((cost(&set), set.to_vec()));
+                    }
+                }
+            }
+        }
+    }
+    best.map(|(_, set)| set)
 }
 
 /// Takes what the open lines need from one warehouse, line by line.
@@ -921,6 +1053,79 @@ mod tests {
         })
         .unwrap();
         assert_eq!(plan.lines[0].picks[0].warehouse_code, "CHEAP");
+    }
+
+    #[test]
+    fn the_fewest_warehouses_is_an_exact_cover_not_the_greedy_one() {
+        // W1 has some of both; W2 all the X, W3 all the Y. Greedy takes W1
+        // first and needs all three; two suffice.
+        let w1 = warehouse("W1", 31.2, 121.5);
+        let w2 = warehouse("W2", 31.3, 121.4);
+        let w3 = warehouse("W3", 31.1, 121.6);
+        let lots = [
+            lot(&w1, "X", 1, None, 3),
+            lot(&w1, "Y", 1, None, 3),
+            lot(&w2, "X", 1, None, 4),
+            lot(&w3, "Y", 1, None, 4),
+        ];
+        let plan = plan(&PlanRequest {
+            lines: &[line(1, "X", 4, false), line(2, "Y", 4, false)],
+            destination: Some(SHANGHAI),
+            warehouses: &[w1.clone(), w2.clone(), w3.clone()],
+            lots: &lots,
+            overrides: &[],
+            today: day(1),
+        })
+        .unwrap();
+        let mut used: Vec<&str> = plan
+            .candidates
+            .iter()
+            .filter(|c| c.chosen)
+            .map(|c| c.code.as_str())
+            .collect();
+        used.sort_unstable();
+        assert_eq!(used, vec!["W2", "W3"], "{}", plan.summary);
+        assert_eq!(plan.backordered(), 0);
+    }
+
+    #[test]
+    fn a_lot_expiring_today_is_not_sold_and_older_stock_goes_first() {
+        let w = warehouse("W", 31.0, 121.0);
+        let lots = [lot(&w, "MILK", 1, Some(1), 5)];
+        let today = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let plan_today = plan(&PlanRequest {
+            lines: &[line(1, "MILK", 1, true)],
+            destination: None,
+            warehouses: std::slice::from_ref(&w),
+            lots: &lots,
+            overrides: &[],
+            today,
+        })
+        .unwrap();
+        assert_eq!(plan_today.backordered(), 1, "it expires today");
+        // Two equally near warehouses: the one whose stock has waited longer.
+        let fresh = warehouse("FRESH", 31.0, 121.0);
+        let stale = warehouse("STALE", 31.0, 121.0);
+        let lots = [
+            lot(&fresh, "BOLT", 19, None, 5),
+            lot(&stale, "BOLT", 1, None, 5),
+        ];
+        let chosen = plan(&PlanRequest {
+            lines: &[line(1, "BOLT", 2, false)],
+            destination: Some(SHANGHAI),
+            warehouses: &[fresh, stale],
+            lots: &lots,
+            overrides: &[],
+            today: day(20),
+        })
+        .unwrap();
+        assert_eq!(chosen.lines[0].picks[0].warehouse_code, "STALE");
+        let stale_candidate = chosen
+            .candidates
+            .iter()
+            .find(|c| c.code == "STALE")
+            .unwrap();
+        assert_eq!(stale_candidate.stock_age_days, Some(19.0));
     }
 
     #[test]

@@ -269,11 +269,9 @@ impl OrderStatus {
                 matches!(self, Approved | Backordered | PartiallyAllocated).then_some(InProduction)
             }
             OrderAction::FinishProduction => matches!(self, InProduction).then_some(Allocated),
-            // A partially allocated order ships what it has (the customer
-            // allows partial shipment); the rest keeps waiting.
-            OrderAction::Pack => {
-                matches!(self, Allocated | PartiallyAllocated).then_some(ReadyToShip)
-            }
+            // Ready only when everything is reserved and packed; what a
+            // partially allocated order has ships partially (ShipPartially).
+            OrderAction::Pack => matches!(self, Allocated).then_some(ReadyToShip),
             OrderAction::ShipPartially => {
                 matches!(self, ReadyToShip | PartiallyAllocated | PartiallyShipped)
                     .then_some(PartiallyShipped)
@@ -614,7 +612,6 @@ mod tests {
         (PartiallyAllocated, StartProduction, InProduction),
         (InProduction, FinishProduction, Allocated),
         (Allocated, Pack, ReadyToShip),
-        (PartiallyAllocated, Pack, ReadyToShip),
         (ReadyToShip, ShipPartially, PartiallyShipped),
         (PartiallyAllocated, ShipPartially, PartiallyShipped),
         (PartiallyShipped, ShipPartially, PartiallyShipped),

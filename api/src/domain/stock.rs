@@ -130,7 +130,8 @@ impl Quantities {
     pub fn add(&mut self, level: &StockLevel, today: NaiveDate) {
         self.on_hand += level.on_hand;
         self.reserved += level.reserved;
-        if level.expiry_date.is_some_and(|expiry| expiry < today) {
+        // A lot is sellable until the day before its expiry date.
+        if level.expiry_date.is_some_and(|expiry| expiry <= today) {
             self.expired += level.available();
         }
     }

@@ -152,7 +152,15 @@ impl AllocationMutation {
         warehouse_id: Uuid,
         input: PicksInput,
     ) -> Result<Vec<PickedOrder>> {
-        let orders = fulfilment::confirm_picks(db(ctx)?, actor(ctx)?, warehouse_id, input).await?;
+        let orders = fulfilment::confirm_picks(
+            db(ctx)?,
+            actor(ctx)?,
+            warehouse_id,
+            input,
+            Idempotency::none(),
+        )
+        .await?
+        .into_new()?;
         Ok(orders.into_iter().map(Into::into).collect())
     }
 

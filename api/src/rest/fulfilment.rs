@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use super::{ActionErrors, ReadErrors, ok, respond, stored};
-use crate::domain::fulfilment::Packing as DomainPacking;
+use crate::domain::fulfilment::{Packing as DomainPacking, PickedOrder as DomainPickedOrder};
 use crate::http::ApiError;
-use crate::http::extract::{Auth, Create, Json};
+use crate::http::extract::{Auth, Create};
 use crate::service::fulfilment;
 use crate::service::idempotency::Idempotency;
 use crate::state::AppState;
@@ -39,7 +39,8 @@ pub async fn pick_list(
 /// movements). A `short` pick writes off what was not on the shelf
 /// (`adjustment`) and the line waits for other stock (the order becomes
 /// `partially_allocated` or `backordered`, and is allocated again when
-/// stock allows).
+/// stock allows). Accepts an `Idempotency-Key`: a retried confirmation
+/// answers the first outcome instead of picking again.
 #[utoipa::path(
     tag = "fulfilment",
     params(("id" = Uuid, Path, description = "Warehouse id")),
@@ -52,12 +53,28 @@ pub async fn pick(
     state: web::Data<AppState>,
     Auth(actor): Auth,
     id: web::Path<Uuid>,
-    Json(input): Json<PicksInput>,
+    Create { input, idempotency }: Create<PicksInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let orders = fulfilment::confirm_picks(&state.db, &actor, id.into_inner(), input).await?;
-    Ok(ok(PickOutcome {
-        orders: orders.into_iter().map(Into::into).collect(),
-    }))
+    let render = |orders: &Vec<DomainPickedOrder>| {
+        let mut response = stored(
+            None,
+            None,
+            &PickOutcome {
+                orders: orders.iter().cloned().map(Into::into).collect(),
+            },
+        );
+        response.status = 200;
+        response
+    };
+    let outcome = fulfilment::confirm_picks(
+        &state.db,
+        &actor,
+        id.into_inner(),
+        input,
+        Idempotency::new(idempotency, &render),
+    )
+    .await?;
+    Ok(respond(outcome, &render))
 }
 
 /// Records packages (weight, dimensions, packaging type, contents). When

@@ -291,19 +291,101 @@ fn make_plan(facts: &Facts, input: &AllocationInput) -> ServiceResult<Plan> {
     if input.consolidate && !plan.transfers_proposed.is_empty() {
         let main = plan.transfers_proposed[0].to_warehouse_id;
         let mut moved = 0;
-        for line in &mut plan.lines {
+        let mut transfers: BTreeMap<(String, Uuid), i64> = BTreeMap::new();
+        // A person's override stands; the rest is moved to the main warehouse.
+        for line in plan.lines.iter_mut().filter(|l| !l.overridden) {
             let (keep, away): (Vec<_>, Vec<_>) =
                 line.picks.drain(..).partition(|p| p.warehouse_id == main);
+            for pick in &away {
+                *transfers
+                    .entry((line.sku.clone(), pick.warehouse_id))
+                    .or_default() += pick.quantity;
+            }
             let away_units: i64 = away.iter().map(|p| p.quantity).sum();
             line.backordered += away_units;
             moved += away_units;
             line.picks = keep;
         }
+        plan.transfers_proposed = transfers
+            .into_iter()
+            .map(|((sku, from), quantity)| engine::TransferProposal {
+                sku,
+                from_warehouse_id: from,
+                to_warehouse_id: main,
+                quantity,
+            })
+            .collect();
         plan.summary.push_str(&format!(
             "; consolidating: {moved} units to come to the main warehouse by transfer"
         ));
     }
     Ok(plan)
+}
+
+/// A run's plan completed with the order's earlier reservations: every line,
+/// with all its picks.
+async fn plan_in_force<C: ConnectionTrait>(
+    conn: &C,
+    facts: &Facts,
+    plan: &Plan,
+) -> ServiceResult<Plan> {
+    if facts.active.is_empty() {
+        return Ok(plan.clone());
+    }
+    let lots: HashMap<Uuid, stock_lot::Model> = stock_lot::Entity::find()
+        .filter(stock_lot::Column::Id.is_in(facts.active.iter().map(|a| a.stock_lot_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let codes: HashMap<Uuid, &str> = facts
+        .warehouses
+        .iter()
+        .map(|w| (w.id, w.code.as_str()))
+        .collect();
+    let mut combined = plan.clone();
+    combined.lines = facts
+        .lines
+        .iter()
+        .filter(|line| line.product_id.is_some())
+        .map(|line| {
+            let new = plan.lines.iter().find(|l| l.line_id == line.id);
+            let mut picks: Vec<engine::Pick> = facts
+                .active
+                .iter()
+                .filter(|a| a.order_line_id == line.id)
+                .map(|a| engine::Pick {
+                    warehouse_id: a.warehouse_id,
+                    warehouse_code: codes
+                        .get(&a.warehouse_id)
+                        .copied()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    stock_lot_id: a.stock_lot_id,
+                    lot: (!a.lot.is_empty()).then(|| a.lot.clone()),
+                    expiry_date: lots.get(&a.stock_lot_id).and_then(|l| l.expiry_date),
+                    quantity: a.quantity,
+                })
+                .collect();
+            picks.extend(new.iter().flat_map(|l| l.picks.iter().cloned()));
+            engine::PlanLine {
+                line_id: line.id,
+                line_no: u32::try_from(line.line_no).unwrap_or(0),
+                sku: line.sku.clone(),
+                quantity: line.quantity,
+                picks,
+                backordered: new.map_or(0, |l| l.backordered),
+                rule: new.map_or_else(|| "reserved earlier".to_owned(), |l| l.rule.clone()),
+                overridden: new.is_some_and(|l| l.overridden)
+                    || facts
+                        .active
+                        .iter()
+                        .any(|a| a.order_line_id == line.id && a.overridden),
+            }
+        })
+        .collect();
+    Ok(combined)
 }
 
 /// An override the engine cannot follow, as a 422 naming the override.
@@ -407,12 +489,23 @@ pub async fn allocate(
         .await;
     }
     let txn = db.write().await?;
-    let order = lock_order(&*txn, order_id).await?;
-    let status = status_of(&order)?;
+    let mut order = lock_order(&*txn, order_id).await?;
+    let mut status = status_of(&order)?;
+    let replan = !input.overrides.is_empty() || input.consolidate;
+    if replan && status.apply(OrderAction::Release).is_ok() {
+        // A person's plan replaces the one in force (nothing may be picked):
+        // released and planned again in one transaction, so no background
+        // allocation can come in between.
+        let active = active_allocations(&*txn, order_id).await?;
+        if !active.is_empty() {
+            order = release_in(&txn, order, &active, actor, "released to plan again").await?;
+            status = status_of(&order)?;
+        }
+    }
     if status == OrderStatus::Allocated {
         return Err(ServiceError::conflict(
             "already_allocated",
-            "every line is already reserved; DELETE the allocation first to plan it again",
+            "every line is already reserved; send overrides to plan it again, or DELETE the allocation",
             None,
         ));
     }
@@ -509,10 +602,13 @@ async fn allocate_in(
         // Nothing new for this order.
         return Ok(facts.order);
     }
+    // The plan stored is the plan in force: what was reserved before, and
+    // what this run added.
+    let in_force = plan_in_force(txn, &facts, &plan).await?;
     let plan_row = allocation_plan::ActiveModel {
         id: Set(Uuid::now_v7()),
         order_id: Set(facts.order.id),
-        plan: Set(serde_json::to_value(&plan).map_err(|e| ServiceError::Internal(e.into()))?),
+        plan: Set(serde_json::to_value(&in_force).map_err(|e| ServiceError::Internal(e.into()))?),
         overrides: Set(
             serde_json::to_value(&input.overrides).map_err(|e| ServiceError::Internal(e.into()))?
         ),
@@ -643,75 +739,161 @@ pub async fn allocate_waiting(db: &Db) -> ServiceResult<usize> {
         .into_tuple()
         .all(db.read())
         .await?;
+    // Orders waiting for their own transfers are allocated when they arrive.
+    let awaiting_transfers: std::collections::HashSet<Uuid> = transfer::Entity::find()
+        .select_only()
+        .column(transfer::Column::OrderId)
+        .filter(transfer::Column::OrderId.is_not_null())
+        .filter(transfer::Column::Status.is_in(["requested", "in_transit"]))
+        .into_tuple::<Option<Uuid>>()
+        .all(db.read())
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     let system = Actor::system();
     let mut changed = 0;
-    for id in waiting {
+    let mut failure = None;
+    for id in waiting
+        .into_iter()
+        .filter(|id| !awaiting_transfers.contains(id))
+    {
+        match allocate_one_waiting(db, &system, id, policy).await {
+            Ok(true) => changed += 1,
+            Ok(false) => {}
+            Err(ServiceError::Conflict { code, message, .. }) => {
+                tracing::info!(order = %id, code, message, "allocation deferred");
+            }
+            Err(error) => {
+                // One order's trouble does not hold the others up; the job
+                // fails at the end and is retried.
+                tracing::warn!(order = %id, error = %error, "allocating a waiting order failed");
+                failure.get_or_insert(error);
+            }
+        }
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(changed),
+    }
+}
+
+/// Allocates one waiting order if stock allows; whether anything changed.
+async fn allocate_one_waiting(
+    db: &Db,
+    system: &Actor,
+    id: Uuid,
+    policy: AllocationPolicy,
+) -> ServiceResult<bool> {
+    {
         // A cheap look first: most waiting orders still have nothing to get.
         let row = find_order(db.read(), id).await?;
         let facts = gather(db.read(), db, row.clone()).await?;
         let plan = make_plan(&facts, &AllocationInput::default())?;
         if plan.allocated() == 0 && status_of(&row)? != OrderStatus::Approved {
-            continue;
+            return Ok(false);
         }
         let txn = db.write().await?;
         let order = lock_order(&*txn, id).await?;
         let status = status_of(&order)?;
         if status.apply(OrderAction::Allocate).is_err() || status == OrderStatus::InProduction {
             // It moved on (cancelled, allocated by a person) since the look.
-            continue;
+            return Ok(false);
         }
         if status == OrderStatus::Approved && policy.mode == AllocationMode::Manual {
-            continue;
+            return Ok(false);
         }
-        match allocate_in(
+        let after = allocate_in(
             &txn,
             db,
-            &system,
+            system,
             order,
             &AllocationInput::default(),
             Trigger::Waiting,
         )
-        .await
-        {
-            Ok(after) => {
-                if after.version != row.version {
-                    changed += 1;
-                }
-                txn.commit().await?;
-            }
-            Err(ServiceError::Conflict { code, message, .. }) => {
-                tracing::info!(order = %id, code, message, "allocation deferred");
-            }
-            Err(error) => return Err(error),
-        }
+        .await?;
+        txn.commit().await?;
+        Ok(after.version != row.version)
     }
-    Ok(changed)
 }
 
-/// Allocates an order whose transfer arrived, on the receiving transaction.
+/// On the receiving transaction: once the last transfer an order waits for
+/// has arrived, allocates what it still needs from the warehouse the goods
+/// came to (any warehouse, if that no longer can). The order was locked by
+/// the caller before any stock moved.
 pub(crate) async fn transfer_arrived(
     txn: &DatabaseTransaction,
     db: &Db,
     actor: &Actor,
-    order_id: Uuid,
+    order: order::Model,
+    destination: Uuid,
 ) -> ServiceResult<()> {
-    let order = lock_order(txn, order_id).await?;
     let status = status_of(&order)?;
-    if matches!(
+    if !matches!(
         status,
         OrderStatus::Approved | OrderStatus::Backordered | OrderStatus::PartiallyAllocated
     ) {
-        allocate_in(
-            txn,
-            db,
-            actor,
-            order,
-            &AllocationInput::default(),
-            Trigger::TransferArrived,
-        )
-        .await?;
+        return Ok(());
+    }
+    if !open_transfers(txn, &[order.id]).await?.is_empty() {
+        // More is on its way: the order waits for all of it.
+        return Ok(());
+    }
+    let facts = gather(txn, db, order.clone()).await?;
+    let pinned = AllocationInput {
+        overrides: facts
+            .demand
+            .iter()
+            .map(|d| Override {
+                line_no: d.line_no,
+                warehouse_id: destination,
+                stock_lot_id: None,
+            })
+            .collect(),
+        consolidate: false,
+    };
+    match allocate_in(
+        txn,
+        db,
+        actor,
+        order.clone(),
+        &pinned,
+        Trigger::TransferArrived,
+    )
+    .await
+    {
+        Err(ServiceError::Validation(_)) => {
+            allocate_in(
+                txn,
+                db,
+                actor,
+                order,
+                &AllocationInput::default(),
+                Trigger::TransferArrived,
+            )
+            .await?;
+        }
+        other => {
+            other?;
+        }
     }
     Ok(())
+}
+
+/// Of some orders, those waiting for a transfer (requested or in transit).
+async fn open_transfers<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: &[Uuid],
+) -> ServiceResult<std::collections::HashSet<Uuid>> {
+    let ids: Vec<Option<Uuid>> = transfer::Entity::find()
+        .select_only()
+        .column(transfer::Column::OrderId)
+        .filter(transfer::Column::OrderId.is_in(order_ids.iter().copied()))
+        .filter(transfer::Column::Status.is_in(["requested", "in_transit"]))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(ids.into_iter().flatten().collect())
 }
 
 /// Gives an order's reservations back, so it can be planned again: the order
@@ -721,8 +903,26 @@ pub async fn release(db: &Db, actor: &Actor, order_id: Uuid) -> ServiceResult<Al
     let txn = db.write().await?;
     let order = lock_order(&*txn, order_id).await?;
     let status = status_of(&order)?;
-    let next = status.apply(OrderAction::Release)?;
+    status.apply(OrderAction::Release)?;
     let active = active_allocations(&*txn, order_id).await?;
+    let order = release_in(&txn, order, &active, actor, "released to plan again").await?;
+    stock_arrived(&*txn).await?;
+    let result = view(&*txn, &order, None, Vec::new(), false).await?;
+    txn.commit().await?;
+    db.wake_workers();
+    Ok(result)
+}
+
+/// Releases an order's reservations (none may be picked) on the caller's
+/// transaction: the order is `approved` again.
+async fn release_in(
+    txn: &DatabaseTransaction,
+    order: order::Model,
+    active: &[allocation::Model],
+    actor: &Actor,
+    note: &str,
+) -> ServiceResult<order::Model> {
+    let next = status_of(&order)?.apply(OrderAction::Release)?;
     let picked: i64 = active.iter().map(|a| a.picked).sum();
     if picked > 0 {
         return Err(ServiceError::conflict(
@@ -732,10 +932,10 @@ pub async fn release(db: &Db, actor: &Actor, order_id: Uuid) -> ServiceResult<Al
         ));
     }
     let at = now();
-    let released = release_rows(&txn, &active, actor, at, "released to plan again").await?;
-    let version = set_status(&*txn, &order, next, |update| update).await?;
+    let released = release_rows(txn, active, actor, at, note).await?;
+    let version = set_status(txn, &order, next, |update| update).await?;
     record(
-        &*txn,
+        txn,
         &subject(&order, version),
         actor,
         EventType::OrderAllocationReleased,
@@ -743,12 +943,7 @@ pub async fn release(db: &Db, actor: &Actor, order_id: Uuid) -> ServiceResult<Al
         at,
     )
     .await?;
-    stock_arrived(&*txn).await?;
-    let order = find_order(&*txn, order_id).await?;
-    let result = view(&*txn, &order, None, Vec::new(), false).await?;
-    txn.commit().await?;
-    db.wake_workers();
-    Ok(result)
+    find_order(txn, order.id).await
 }
 
 /// On a cancelling transaction: releases what is reserved and puts picked
@@ -758,47 +953,78 @@ pub(crate) async fn cancel_reservations(
     order_id: Uuid,
     actor: &Actor,
 ) -> ServiceResult<i64> {
+    let at = now();
+    // Transfers requested for it are called off (their goods have not left).
+    let mut given_back = transfers::cancel_for_order(txn, order_id, actor, at).await?;
     let active = active_allocations(txn, order_id).await?;
-    if active.is_empty() {
+    if active.is_empty() && given_back == 0 {
         return Ok(0);
     }
-    let at = now();
-    let released = release_rows(txn, &active, actor, at, "order cancelled").await?;
-    // Picked goods are off the shelf: they go back into the lot they came from.
-    let mut returned: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for a in active.iter().filter(|a| a.picked > 0) {
-        *returned.entry(a.stock_lot_id).or_default() += a.picked;
+    // Per lot, in id order and in one pass: the unpicked reservation is
+    // released; picked goods go back on the shelf they came from.
+    let mut per_lot: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
+    for a in &active {
+        let entry = per_lot.entry(a.stock_lot_id).or_default();
+        entry.0 += a.quantity - a.picked;
+        entry.1 += a.picked;
     }
-    for (lot, quantity) in &returned {
+    for (lot, (unpicked, picked)) in per_lot {
         let mut update = Query::update();
         update
             .table(stock_lot::Entity)
             .value(
+                stock_lot::Column::Reserved,
+                Expr::col(stock_lot::Column::Reserved).sub(unpicked),
+            )
+            .value(
                 stock_lot::Column::OnHand,
-                Expr::col(stock_lot::Column::OnHand).add(*quantity),
+                Expr::col(stock_lot::Column::OnHand).add(picked),
             )
             .value(stock_lot::Column::UpdatedAt, at)
-            .and_where(Expr::col(stock_lot::Column::Id).eq(*lot))
+            .and_where(Expr::col(stock_lot::Column::Id).eq(lot))
+            .and_where(Expr::col(stock_lot::Column::Reserved).gte(unpicked))
             .returning_all();
         let row = txn
             .query_one(&update)
             .await?
-            .ok_or_else(|| corrupt("picked lot", lot))?;
+            .ok_or_else(|| corrupt("reserved lot", lot))?;
         let row = <stock_lot::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
-        record_noted_movement(
-            txn,
-            &row,
-            MovementKind::Adjustment,
-            (*quantity, 0),
-            Some(("order", order_id)),
-            Some("picked goods of a cancelled order put back"),
-            actor,
-            at,
-        )
-        .await?;
+        if unpicked > 0 {
+            record_noted_movement(
+                txn,
+                &row,
+                MovementKind::Release,
+                (0, -unpicked),
+                Some(("order", order_id)),
+                Some("order cancelled"),
+                actor,
+                at,
+            )
+            .await?;
+        }
+        if picked > 0 {
+            record_noted_movement(
+                txn,
+                &row,
+                MovementKind::Adjustment,
+                (picked, 0),
+                Some(("order", order_id)),
+                Some("picked goods of a cancelled order put back"),
+                actor,
+                at,
+            )
+            .await?;
+        }
+        given_back += unpicked + picked;
     }
+    allocation::Entity::update_many()
+        .col_expr(allocation::Column::Status, Expr::val("released"))
+        .col_expr(allocation::Column::UpdatedAt, Expr::val(at))
+        .filter(allocation::Column::Id.is_in(active.iter().map(|a| a.id)))
+        .exec(txn)
+        .await?;
     stock_arrived(txn).await?;
-    Ok(released + returned.values().sum::<i64>())
+    Ok(given_back)
 }
 
 /// Releases the unpicked part of some reservations (one movement per lot)
@@ -928,9 +1154,23 @@ async fn view<C: ConnectionTrait>(
         .into_tuple()
         .all(conn)
         .await?;
+    let status = status_of(order)?;
+    // Nothing reserved and nothing waiting (released, cancelled): no plan is
+    // in force, whatever was planned before.
+    let stale = !dry_run
+        && reservations.is_empty()
+        && !matches!(
+            status,
+            OrderStatus::Backordered | OrderStatus::PartiallyAllocated
+        );
+    let (plan, planned_at, planned_by, overrides) = if stale {
+        (None, None, None, Vec::new())
+    } else {
+        (plan, planned_at, planned_by, overrides)
+    };
     Ok(Allocation {
         order_id: order.id,
-        order_status: status_of(order)?,
+        order_status: status,
         order_version: order.version,
         dry_run,
         plan,

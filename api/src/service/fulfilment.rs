@@ -30,7 +30,7 @@ use crate::domain::fulfilment::{
     NewPackage, Package, PackageItem, PackagingType, Packing, PickConfirmation, PickGroup,
     PickItem, PickList, PickedOrder,
 };
-use crate::domain::order::OrderAction;
+use crate::domain::order::{OrderAction, OrderStatus};
 use crate::domain::stock::MovementKind;
 use crate::domain::validation::{Parse, Violations};
 
@@ -116,34 +116,46 @@ pub async fn pick_list(db: &Db, actor: &Actor, warehouse_id: Uuid) -> ServiceRes
     })
 }
 
-/// Confirms picks in one warehouse, all or nothing.
+/// Confirms picks in one warehouse, all or nothing. Accepts an
+/// `Idempotency-Key`, so a retried confirmation does not pick twice.
 pub async fn confirm_picks(
     db: &Db,
     actor: &Actor,
     warehouse_id: Uuid,
     picks: impl Parse<Vec<PickConfirmation>>,
-) -> ServiceResult<Vec<PickedOrder>> {
+    idempotency: Idempotency<'_, Vec<PickedOrder>>,
+) -> ServiceResult<Created<Vec<PickedOrder>>> {
     actor.require(Permission::Fulfilment)?;
     let picks = picks.parse()?;
     let txn = db.write().await?;
+    if let Some(replay) = idempotency.claim(&*txn, actor).await? {
+        return Ok(Created::Replay(replay));
+    }
     warehouse::Entity::find_by_id(warehouse_id)
         .one(&*txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("warehouse", warehouse_id))?;
     let ids: Vec<Uuid> = picks.iter().map(|p| p.allocation_id).collect();
-    let rows: HashMap<Uuid, allocation::Model> = allocation::Entity::find()
-        .filter(allocation::Column::Id.is_in(ids))
-        .all(&*txn)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
-    // Orders first, in id order: concurrent picks of the same orders take turns.
-    let order_ids: std::collections::BTreeSet<Uuid> = rows.values().map(|a| a.order_id).collect();
+    let read_rows = || {
+        allocation::Entity::find()
+            .filter(allocation::Column::Id.is_in(ids.clone()))
+            .all(&*txn)
+    };
+    // Orders first, in id order: concurrent picks, packs and cancellations of
+    // the same orders take turns. The reservations are read again once the
+    // orders are locked, so a pick that waited sees what the other did.
+    let order_ids: std::collections::BTreeSet<Uuid> =
+        read_rows().await?.iter().map(|a| a.order_id).collect();
     let mut orders = HashMap::new();
     for id in order_ids {
         orders.insert(id, lock_order(&*txn, id).await?);
     }
+    let rows: HashMap<Uuid, allocation::Model> = read_rows()
+        .await?
+        .into_iter()
+        .filter(|a| orders.contains_key(&a.order_id))
+        .map(|a| (a.id, a))
+        .collect();
     let mut errors = Violations::new();
     let mut seen = HashSet::new();
     for (i, pick) in picks.iter().enumerate() {
@@ -195,7 +207,10 @@ pub async fn confirm_picks(
     }
     let at = now();
     let mut per_order: BTreeMap<Uuid, (i64, i64, Vec<serde_json::Value>)> = BTreeMap::new();
-    for pick in &picks {
+    // Lots in id order, as every multi-lot writer takes them.
+    let mut ordered: Vec<&PickConfirmation> = picks.iter().collect();
+    ordered.sort_by_key(|p| (rows[&p.allocation_id].stock_lot_id, p.allocation_id));
+    for pick in ordered {
         let row = &rows[&pick.allocation_id];
         let left = row.quantity - row.picked;
         let missing = if pick.short { left - pick.quantity } else { 0 };
@@ -232,7 +247,8 @@ pub async fn confirm_picks(
             .await?;
         }
         let quantity = row.quantity - missing;
-        allocation::Entity::update_many()
+        // Conditional on what was read: a lost update fails loudly.
+        let updated = allocation::Entity::update_many()
             .col_expr(
                 allocation::Column::Picked,
                 Expr::val(row.picked + pick.quantity),
@@ -248,8 +264,18 @@ pub async fn confirm_picks(
             )
             .col_expr(allocation::Column::UpdatedAt, Expr::val(at))
             .filter(allocation::Column::Id.eq(row.id))
+            .filter(allocation::Column::Picked.eq(row.picked))
+            .filter(allocation::Column::Quantity.eq(row.quantity))
+            .filter(allocation::Column::Status.eq("reserved"))
             .exec(&*txn)
             .await?;
+        if updated.rows_affected != 1 {
+            return Err(ServiceError::conflict(
+                "concurrent_change",
+                "the reservation changed while this pick was confirmed; read the pick list again",
+                None,
+            ));
+        }
         let entry = per_order.entry(row.order_id).or_default();
         entry.0 += pick.quantity;
         entry.1 += missing;
@@ -317,9 +343,10 @@ pub async fn confirm_picks(
         // The lines short-picked wait for stock again.
         stock_arrived(&*txn).await?;
     }
+    idempotency.complete(&*txn, actor, &outcome).await?;
     txn.commit().await?;
     db.wake_workers();
-    Ok(outcome)
+    Ok(Created::New(outcome))
 }
 
 /// Records packages of an order. Each package's contents must be picked and
@@ -340,7 +367,11 @@ pub async fn pack(
     }
     let order = lock_order(&*txn, order_id).await?;
     let status = status_of(&order)?;
-    status.apply(OrderAction::Pack)?;
+    // Packages may be recorded while the order is allocated, or partially
+    // allocated (what is reserved may ship; the rest keeps waiting).
+    if status != OrderStatus::PartiallyAllocated {
+        status.apply(OrderAction::Pack)?;
+    }
     let mut active: Vec<allocation::Model> = allocation::Entity::find()
         .filter(allocation::Column::OrderId.eq(order_id))
         .filter(allocation::Column::Status.eq("reserved"))
@@ -428,7 +459,8 @@ pub async fn pack(
         .await?;
         created.push(package_from_row(row)?);
     }
-    let complete = active.iter().all(|a| a.packed == a.quantity);
+    let complete =
+        status == OrderStatus::Allocated && active.iter().all(|a| a.packed == a.quantity);
     let (order_status, order_version) = if complete {
         let next = status.apply(OrderAction::Pack)?;
         let version = set_status(&*txn, &order, next, |update| update).await?;

@@ -9,8 +9,9 @@
 //! `max_attempts`, then the job is `failed` with its last error kept.
 //!
 //! Work enqueued with a `unique_key` is queued at most once: enqueueing it
-//! again while a copy waits is a no-op (the waiting copy will see the newer
-//! state when it runs).
+//! again while a copy waits only brings that copy forward (it will see the
+//! newer state when it runs). A running job's lease is renewed while it
+//! runs, and only the worker holding the lease may finish it.
 
 use std::time::Duration;
 
@@ -97,7 +98,14 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
                 // Literal, not a bound value: the database must see that this
                 // is the partial index's own predicate.
                 .target_and_where(Expr::cust("status = 'queued'"))
-                .do_nothing()
+                // The waiting copy runs no later than this one would have
+                // (a copy backing off after a failure is brought forward).
+                .value(
+                    job::Column::RunAt,
+                    Expr::cust(
+                        "CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END",
+                    ),
+                )
                 .to_owned(),
         )
         .into_query();
@@ -156,11 +164,19 @@ async fn claim(db: &Db, worker: &str) -> ServiceResult<Option<job::Model>> {
         .transpose()?)
 }
 
+/// The condition for changing a claimed job: its lease is still this worker's.
+fn held_by(job: &job::Model, worker: &str) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(job::Column::Id.eq(job.id))
+        .add(job::Column::Status.eq("running"))
+        .add(job::Column::LockedBy.eq(worker))
+}
+
 /// Marks a job done.
-async fn finish(db: &Db, job: &job::Model) -> ServiceResult<()> {
+async fn finish(db: &Db, job: &job::Model, worker: &str) -> ServiceResult<()> {
     let at = now();
     let txn = db.write().await?;
-    job::Entity::update_many()
+    let updated = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::val("done"))
         .col_expr(job::Column::FinishedAt, Expr::val(at))
         .col_expr(job::Column::UpdatedAt, Expr::val(at))
@@ -168,15 +184,43 @@ async fn finish(db: &Db, job: &job::Model) -> ServiceResult<()> {
             job::Column::LockedUntil,
             Expr::val(Option::<DateTime<Utc>>::None),
         )
-        .filter(job::Column::Id.eq(job.id))
+        .filter(held_by(job, worker))
         .exec(&*txn)
         .await?;
     txn.commit().await?;
+    if updated.rows_affected == 0 {
+        tracing::warn!(job = %job.id, "finished a job whose lease another worker had taken");
+    }
     Ok(())
 }
 
+/// Keeps a running job's lease while its work runs.
+fn keep_lease(db: &Db, job: &job::Model, worker: &str) -> tokio::task::JoinHandle<()> {
+    let (db, id, worker) = (db.clone(), job.id, worker.to_owned());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LEASE / 3).await;
+            let renewed = async {
+                let until = now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
+                let txn = db.write().await?;
+                job::Entity::update_many()
+                    .col_expr(job::Column::LockedUntil, Expr::val(until))
+                    .filter(job::Column::Id.eq(id))
+                    .filter(job::Column::Status.eq("running"))
+                    .filter(job::Column::LockedBy.eq(worker.clone()))
+                    .exec(&*txn)
+                    .await?;
+                txn.commit().await
+            };
+            if let Err(error) = renewed.await {
+                tracing::warn!(job = %id, error = %error, "could not renew a job's lease");
+            }
+        }
+    })
+}
+
 /// Records a failure: queued again after a back-off, or `failed` for good.
-async fn fail(db: &Db, job: &job::Model, error: &str) -> ServiceResult<()> {
+async fn fail(db: &Db, job: &job::Model, worker: &str, error: &str) -> ServiceResult<()> {
     let at = now();
     let error: String = error.chars().take(2000).collect();
     let txn = db.write().await?;
@@ -201,20 +245,30 @@ async fn fail(db: &Db, job: &job::Model, error: &str) -> ServiceResult<()> {
         (true, true) => ("done", Some(at)),
         (false, _) => ("failed", Some(at)),
     };
-    job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::val(status))
-        .col_expr(job::Column::LastError, Expr::val(error))
-        .col_expr(job::Column::RunAt, Expr::val(at + backoff))
-        .col_expr(job::Column::FinishedAt, Expr::val(finished))
-        .col_expr(job::Column::UpdatedAt, Expr::val(at))
-        .col_expr(
-            job::Column::LockedUntil,
-            Expr::val(Option::<DateTime<Utc>>::None),
-        )
-        .filter(job::Column::Id.eq(job.id))
-        .exec(&*txn)
-        .await?;
-    txn.commit().await?;
+    let update = |status: &'static str, finished: Option<DateTime<Utc>>| {
+        job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::val(status))
+            .col_expr(job::Column::LastError, Expr::val(error.clone()))
+            .col_expr(job::Column::RunAt, Expr::val(at + backoff))
+            .col_expr(job::Column::FinishedAt, Expr::val(finished))
+            .col_expr(job::Column::UpdatedAt, Expr::val(at))
+            .col_expr(
+                job::Column::LockedUntil,
+                Expr::val(Option::<DateTime<Utc>>::None),
+            )
+            .filter(held_by(job, worker))
+    };
+    match update(status, finished).exec(&*txn).await {
+        Ok(_) => txn.commit().await?,
+        // A copy was queued since the check: that copy will do the work.
+        Err(error) if super::error::is_unique_violation(&error) => {
+            drop(txn);
+            let txn = db.write().await?;
+            update("done", Some(at)).exec(&*txn).await?;
+            txn.commit().await?;
+        }
+        Err(error) => return Err(error.into()),
+    }
     Ok(())
 }
 
@@ -236,17 +290,26 @@ pub async fn run_due(db: &Db, worker: &str) -> ServiceResult<usize> {
         ran += 1;
         if job.attempts > job.max_attempts {
             // Its lease ran out on every attempt: the worker died each time.
-            fail(db, &job, "the job's worker stopped before finishing it").await?;
+            fail(
+                db,
+                &job,
+                worker,
+                "the job's worker stopped before finishing it",
+            )
+            .await?;
             continue;
         }
         let span =
             tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-        let _enter = span.enter();
-        match perform(db, &job).await {
-            Ok(()) => finish(db, &job).await?,
+        let lease = keep_lease(db, &job, worker);
+        let outcome = tracing::Instrument::instrument(perform(db, &job), span).await;
+        lease.abort();
+        match outcome {
+            Ok(()) => finish(db, &job, worker).await?,
             Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "job failed");
-                fail(db, &job, &format!("{error:#}")).await?;
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts,
+                               error = %format!("{error:#}"), "job failed");
+                fail(db, &job, worker, &format!("{error:#}")).await?;
             }
         }
     }

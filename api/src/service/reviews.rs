@@ -632,7 +632,7 @@ async fn inventory_lines<C: ConnectionTrait>(
         .filter(
             Condition::any()
                 .add(stock_lot::Column::ExpiryDate.is_null())
-                .add(stock_lot::Column::ExpiryDate.gte(day)),
+                .add(stock_lot::Column::ExpiryDate.gt(day)),
         )
         .all(conn)
         .await?;

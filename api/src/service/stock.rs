@@ -124,7 +124,9 @@ pub async fn receive(
     let at = now();
     let lot = match (&receipt.lot, receipt.expiry_date) {
         (Some(lot), _) => lot.clone(),
-        (None, Some(expiry)) if product.perishable => format!("EXP-{expiry}"),
+        // Stock with an expiry date but no lot number is kept apart per
+        // date, so a lot never holds two expiries.
+        (None, Some(expiry)) => format!("EXP-{expiry}"),
         (None, _) => String::new(),
     };
     let level = stock_in(
@@ -288,7 +290,7 @@ pub(crate) async fn reserve<C: sea_orm::ConnectionTrait>(
         .and_where(
             Expr::col(stock_lot::Column::ExpiryDate)
                 .is_null()
-                .or(Expr::col(stock_lot::Column::ExpiryDate).gte(today)),
+                .or(Expr::col(stock_lot::Column::ExpiryDate).gt(today)),
         );
     change_lot(conn, update).await
 }

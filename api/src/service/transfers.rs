@@ -215,7 +215,11 @@ async fn source_lots<C: ConnectionTrait>(
         .filter(
             Condition::any()
                 .add(stock_lot::Column::ExpiryDate.is_null())
-                .add(stock_lot::Column::ExpiryDate.gte(std::cmp::max(earliest_expiry, today))),
+                .add(
+                    Condition::all()
+                        .add(stock_lot::Column::ExpiryDate.gte(earliest_expiry))
+                        .add(stock_lot::Column::ExpiryDate.gt(today)),
+                ),
         )
         .all(conn)
         .await?;
@@ -279,6 +283,35 @@ async fn insert_transfer(
     input: &NewTransfer,
     picks: Vec<(stock_lot::Model, i64)>,
 ) -> ServiceResult<transfer::Model> {
+    // A lot arriving where a lot of that number has another expiry could not
+    // be received: refuse now, before the goods leave.
+    let transit = transit_warehouse(txn).await?;
+    for (lot, _) in &picks {
+        let clash = stock_lot::Entity::find()
+            .filter(stock_lot::Column::ProductId.eq(lot.product_id))
+            .filter(stock_lot::Column::Lot.eq(lot.lot.clone()))
+            .filter(stock_lot::Column::WarehouseId.is_in([input.to_warehouse_id, transit.id]))
+            .all(txn)
+            .await?
+            .into_iter()
+            .find(|other| other.expiry_date != lot.expiry_date);
+        if let Some(other) = clash {
+            return Err(ServiceError::conflict(
+                "lot_conflict",
+                format!(
+                    "lot {:?} of {} expires {} here but {} where it would go; it cannot be merged",
+                    lot.lot,
+                    lot.sku,
+                    lot.expiry_date
+                        .map_or("never".to_owned(), |d| d.to_string()),
+                    other
+                        .expiry_date
+                        .map_or("never".to_owned(), |d| d.to_string()),
+                ),
+                None,
+            ));
+        }
+    }
     let at = now();
     let id = Uuid::now_v7();
     let today = db.config().today(at);
@@ -308,6 +341,9 @@ async fn insert_transfer(
     }
     .insert(txn)
     .await?;
+    // Lots in id order, as every multi-lot writer takes them.
+    let mut picks = picks;
+    picks.sort_by_key(|(lot, _)| lot.id);
     for (line_no, (lot, quantity)) in picks.iter().enumerate() {
         let Some(reserved) = reserve(txn, lot.id, *quantity, today).await? else {
             return Err(ServiceError::conflict(
@@ -375,7 +411,9 @@ pub async fn ship_transfer(
     expect_status(&current, TransferStatus::Requested, "ship")?;
     let transit = transit_warehouse(&*txn).await?;
     let at = now();
-    for line in lines_of(&*txn, id).await? {
+    let mut lines = lines_of(&*txn, id).await?;
+    lines.sort_by_key(|l| l.source_lot_id);
+    for line in lines {
         let source = stock_out(&*txn, line.source_lot_id, line.quantity, true)
             .await?
             .ok_or_else(|| corrupt("transfer reservation", line.source_lot_id))?;
@@ -463,10 +501,22 @@ pub async fn ship_transfer(
 pub async fn receive_transfer(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<Transfer> {
     actor.require(Permission::Fulfilment)?;
     let txn = db.write().await?;
+    // The waiting order first, before the transfer and any stock: the order
+    // of locks every writer keeps (order, then transfer, then lots by id).
+    let order = match transfer::Entity::find_by_id(id)
+        .one(&*txn)
+        .await?
+        .and_then(|t| t.order_id)
+    {
+        Some(order_id) => Some(allocation::lock_order(&*txn, order_id).await?),
+        None => None,
+    };
     let current = lock(&*txn, id).await?;
     expect_status(&current, TransferStatus::InTransit, "receive")?;
     let at = now();
-    for line in lines_of(&*txn, id).await? {
+    let mut lines = lines_of(&*txn, id).await?;
+    lines.sort_by_key(|l| l.transit_lot_id);
+    for line in lines {
         let transit_lot = line
             .transit_lot_id
             .ok_or_else(|| corrupt("transfer in transit without its lot", line.id))?;
@@ -536,8 +586,8 @@ pub async fn receive_transfer(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult
         at,
     )
     .await?;
-    if let Some(order_id) = current.order_id {
-        allocation::transfer_arrived(&txn, db, actor, order_id).await?;
+    if let Some(order) = order {
+        allocation::transfer_arrived(&txn, db, actor, order, current.to_warehouse_id).await?;
     }
     allocation::stock_arrived(&*txn).await?;
     let transfer = load(&*txn, id).await?;
@@ -559,44 +609,84 @@ pub async fn cancel_transfer(
     let txn = db.write().await?;
     let current = lock(&*txn, id).await?;
     expect_status(&current, TransferStatus::Requested, "cancel")?;
-    let at = now();
-    for line in lines_of(&*txn, id).await? {
-        let row = unreserve(&*txn, line.source_lot_id, line.quantity).await?;
+    call_off(&txn, &current, actor, now(), &reason).await?;
+    // Its goods are free again, and an order waiting for it is not any more.
+    allocation::stock_arrived(&*txn).await?;
+    let transfer = load(&*txn, id).await?;
+    txn.commit().await?;
+    db.wake_workers();
+    Ok(transfer)
+}
+
+/// On an order's cancelling transaction: calls off the transfers requested
+/// for it (releasing their reservations); ones already on their way arrive
+/// as ordinary stock. Returns the units released.
+pub(crate) async fn cancel_for_order(
+    txn: &DatabaseTransaction,
+    order_id: Uuid,
+    actor: &Actor,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<i64> {
+    let mut select = transfer::Entity::find()
+        .filter(transfer::Column::OrderId.eq(order_id))
+        .filter(transfer::Column::Status.eq(TransferStatus::Requested.as_str()))
+        .order_by_asc(transfer::Column::Id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        select = sea_orm::QuerySelect::lock(select, sea_orm::sea_query::LockType::NoKeyUpdate);
+    }
+    let mut released = 0;
+    for current in select.all(txn).await? {
+        released += call_off(txn, &current, actor, at, "the order was cancelled").await?;
+    }
+    Ok(released)
+}
+
+/// Releases a requested transfer's reservations and marks it cancelled.
+async fn call_off(
+    txn: &DatabaseTransaction,
+    current: &transfer::Model,
+    actor: &Actor,
+    at: chrono::DateTime<chrono::Utc>,
+    reason: &str,
+) -> ServiceResult<i64> {
+    let mut lines = lines_of(txn, current.id).await?;
+    lines.sort_by_key(|l| l.source_lot_id);
+    let mut released = 0;
+    for line in lines {
+        let row = unreserve(txn, line.source_lot_id, line.quantity).await?;
         record_noted_movement(
-            &*txn,
+            txn,
             &row,
             MovementKind::Release,
             (0, -line.quantity),
-            Some(("transfer", id)),
+            Some(("transfer", current.id)),
             Some("transfer cancelled"),
             actor,
             at,
         )
         .await?;
+        released += line.quantity;
     }
-    let version = advance(&*txn, &current, TransferStatus::Cancelled, |update| {
+    let reason = reason.to_owned();
+    let version = advance(txn, current, TransferStatus::Cancelled, |update| {
         update
             .col_expr(transfer::Column::CancelledAt, Expr::val(at))
             .col_expr(transfer::Column::Note, Expr::val(reason.clone()))
     })
     .await?;
     record(
-        &*txn,
+        txn,
         &Subject {
             version,
-            ..transfer_subject(&current)
+            ..transfer_subject(current)
         },
         actor,
         EventType::TransferCancelled,
-        json!({"number": current.number, "reason": reason}),
+        json!({"number": current.number, "reason": reason, "order_id": current.order_id}),
         at,
     )
     .await?;
-    allocation::stock_arrived(&*txn).await?;
-    let transfer = load(&*txn, id).await?;
-    txn.commit().await?;
-    db.wake_workers();
-    Ok(transfer)
+    Ok(released)
 }
 
 pub async fn get_transfer(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<Transfer> {

@@ -159,7 +159,10 @@ pub struct Candidate {
     pub distance_km: Option<f64>,
     pub shipping_cost_factor: f64,
     pub priority: i32,
-    /// `distance_km × shipping_cost_factor + priority × 100`: lower is better.
+    /// How long, on average, the stock it would ship has been there.
+    pub stock_age_days: Option<f64>,
+    /// `distance_km × shipping_cost_factor + priority × 100 −
+    /// min(stock_age_days, 365) × 0.2`: lower is better.
     pub score: f64,
     /// Units of the order this warehouse could serve.
     pub coverable: i64,
@@ -231,6 +234,7 @@ impl From<domain::Plan> for Plan {
                     distance_km: c.distance_km,
                     shipping_cost_factor: c.shipping_cost_factor,
                     priority: c.priority,
+                    stock_age_days: c.stock_age_days,
                     score: c.score,
                     coverable: c.coverable,
                     covers_all: c.covers_all,

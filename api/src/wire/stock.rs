@@ -218,7 +218,8 @@ impl From<stock::ReceiptRecord> for StockReceipt {
 pub struct Quantities {
     pub on_hand: i64,
     pub reserved: i64,
-    /// Unreserved stock in lots past their expiry date.
+    /// Unreserved stock in lots at or past their expiry date (a lot is
+    /// sellable until the day before it).
     pub expired: i64,
     pub available: i64,
 }
