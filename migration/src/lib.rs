@@ -11,6 +11,7 @@ mod m20261127_000002_orders;
 mod m20261127_000003_append_only;
 mod m20261127_000004_review;
 mod m20261127_000005_allocation;
+mod m20261127_000006_read_indexes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_append_only::Migration),
             Box::new(m20261127_000004_review::Migration),
             Box::new(m20261127_000005_allocation::Migration),
+            Box::new(m20261127_000006_read_indexes::Migration),
         ]
     }
 }

@@ -32,10 +32,10 @@ use dingdan_entity::{
 };
 
 use super::error::corrupt;
-use super::events::record;
+use super::events::{EventBatch, record};
 use super::jobs::{self, JobKind};
 use super::orders::{set_status, subject};
-use super::stock::{record_movement, record_noted_movement, reserve, unreserve};
+use super::stock::{insert_movements, movement, record_noted_movement, reserve, unreserve};
 use super::{Db, ServiceError, ServiceResult, geo, now, transfers};
 use crate::domain::actor::{Actor, Permission};
 use crate::domain::allocation::{
@@ -605,8 +605,9 @@ async fn allocate_in(
     // The plan stored is the plan in force: what was reserved before, and
     // what this run added.
     let in_force = plan_in_force(txn, &facts, &plan).await?;
-    let plan_row = allocation_plan::ActiveModel {
-        id: Set(Uuid::now_v7()),
+    let plan_id = Uuid::now_v7();
+    allocation_plan::Entity::insert(allocation_plan::ActiveModel {
+        id: Set(plan_id),
         order_id: Set(facts.order.id),
         plan: Set(serde_json::to_value(&in_force).map_err(|e| ServiceError::Internal(e.into()))?),
         overrides: Set(
@@ -614,24 +615,24 @@ async fn allocate_in(
         ),
         actor: Set(actor.sub.clone()),
         created_at: Set(at),
-    }
-    .insert(txn)
+    })
+    .exec_without_returning(txn)
     .await?;
     let mut lots_by_id: HashMap<Uuid, stock_lot::Model> = HashMap::new();
+    let mut movements = Vec::with_capacity(reserved.len());
     for (row, quantity) in &reserved {
-        record_movement(
-            txn,
+        movements.push(movement(
             row,
             MovementKind::Reservation,
-            0,
-            *quantity,
+            (0, *quantity),
             Some(("order", facts.order.id)),
             actor,
             at,
-        )
-        .await?;
+        ));
         lots_by_id.insert(row.id, row.clone());
     }
+    insert_movements(txn, movements).await?;
+    let mut rows = Vec::new();
     let products: HashMap<Uuid, Uuid> = facts
         .lines
         .iter()
@@ -642,7 +643,7 @@ async fn allocate_in(
             let lot = lots_by_id
                 .get(&pick.stock_lot_id)
                 .ok_or_else(|| corrupt("reserved lot", pick.stock_lot_id))?;
-            allocation::ActiveModel {
+            rows.push(allocation::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 order_id: Set(facts.order.id),
                 order_line_id: Set(line.line_id),
@@ -660,13 +661,16 @@ async fn allocate_in(
                 packed: Set(0),
                 status: Set("reserved".to_owned()),
                 overridden: Set(line.overridden),
-                plan_id: Set(plan_row.id),
+                plan_id: Set(plan_id),
                 created_at: Set(at),
                 updated_at: Set(at),
-            }
-            .insert(txn)
-            .await?;
+            });
         }
+    }
+    if !rows.is_empty() {
+        allocation::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
     }
     let became_allocated = next == OrderStatus::Allocated && status != OrderStatus::Allocated;
     let version = set_status(txn, &facts.order, next, |update| {
@@ -689,32 +693,40 @@ async fn allocate_in(
         })
         .collect();
     let backordered: i64 = plan.lines.iter().map(|l| l.backordered).sum();
+    let mut events = EventBatch::default();
     if newly > 0 && next != OrderStatus::Backordered {
-        record(
-            txn,
+        events.push(
             &subject,
             actor,
             EventType::OrderAllocated,
-            json!({"plan_id": plan_row.id, "status": next.as_str(), "complete": next == OrderStatus::Allocated,
+            json!({"plan_id": plan_id, "status": next.as_str(), "complete": next == OrderStatus::Allocated,
                    "strategy": plan.strategy, "summary": plan.summary, "lines": lines}),
             at,
-        )
-        .await?;
+        );
     }
     if backordered > 0 && (next != status || newly > 0 || trigger != Trigger::Waiting) {
-        record(
-            txn,
+        events.push(
             &subject,
             actor,
             EventType::OrderBackordered,
-            json!({"plan_id": plan_row.id, "status": next.as_str(), "backordered": backordered,
+            json!({"plan_id": plan_id, "status": next.as_str(), "backordered": backordered,
                    "reserved_now": newly, "awaiting_transfers": transfer_numbers,
                    "summary": plan.summary, "lines": lines}),
             at,
-        )
-        .await?;
+        );
     }
-    find_order(txn, facts.order.id).await
+    events.flush(txn).await?;
+    // The order as it now stands, without reading it back.
+    Ok(order::Model {
+        status: next.as_str().to_owned(),
+        version,
+        allocated_at: if became_allocated {
+            Some(at)
+        } else {
+            facts.order.allocated_at
+        },
+        ..facts.order
+    })
 }
 
 /// Allocates every order waiting for stock, oldest approval first: each in a

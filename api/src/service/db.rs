@@ -137,9 +137,12 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Tells this process's job workers that work was committed.
+    /// Tells this process's job workers that work was committed, if any was
+    /// queued since the last call (a commit without jobs wakes nobody).
     pub(crate) fn wake_workers(&self) {
-        self.jobs_wake.notify_one();
+        if super::jobs::take_enqueued() {
+            self.jobs_wake.notify_one();
+        }
     }
 
     /// Resolves when [`Db::wake_workers`] is next called.
@@ -164,7 +167,10 @@ impl Db {
             Migrator::up(&*txn, None)
                 .await
                 .context("applying database migrations")?;
-            return txn.commit().await.context("committing database migrations");
+            txn.commit()
+                .await
+                .context("committing database migrations")?;
+            return self.optimize().await;
         }
         // A session lock needs one session: a pool of exactly one connection.
         let mut options = ConnectOptions::new(self.url.to_string());
@@ -187,6 +193,23 @@ impl Db {
             .await;
         let _ = session.close().await;
         result
+    }
+
+    /// Keeps SQLite's planner statistics fresh (PostgreSQL's autovacuum does
+    /// that itself): tables and indexes without statistics, such as a new
+    /// index, are analyzed, on a bounded sample. Run at start and hourly.
+    pub async fn optimize(&self) -> anyhow::Result<()> {
+        if self.is_sqlite() {
+            self.conn
+                .execute_unprepared("PRAGMA analysis_limit = 1000")
+                .await
+                .context("setting SQLite's analysis limit")?;
+            self.conn
+                .execute_unprepared("PRAGMA optimize = 0x10002")
+                .await
+                .context("refreshing SQLite's planner statistics")?;
+        }
+        Ok(())
     }
 
     /// Number of migrations not yet applied.

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use dingdan_entity::job;
 
-use super::{Db, ServiceResult, now};
+use super::{Db, ServiceError, ServiceResult, now};
 
 /// How long a claimed job is a worker's before others may take it over.
 const LEASE: Duration = Duration::from_secs(300);
@@ -64,6 +64,15 @@ impl JobKind {
             JobKind::AllocateWaiting => 10,
         }
     }
+}
+
+/// Whether a job was queued (by any transaction of this process) since the
+/// workers were last woken. A job queued by a transaction that then rolled
+/// back costs one needless wake-up.
+static ENQUEUED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn take_enqueued() -> bool {
+    ENQUEUED.swap(false, std::sync::atomic::Ordering::AcqRel)
 }
 
 /// Queues a job on the caller's transaction: it exists if and only if the
@@ -110,6 +119,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         )
         .into_query();
     conn.execute(&insert).await?;
+    ENQUEUED.store(true, std::sync::atomic::Ordering::Release);
     Ok(())
 }
 
@@ -341,7 +351,8 @@ pub async fn work(db: Db, name: String, mut stop: tokio::sync::watch::Receiver<b
     }
 }
 
-/// Purges what has expired: finished jobs and idempotency keys.
+/// Purges what has expired (finished jobs, idempotency keys) and keeps the
+/// planner's statistics fresh.
 async fn maintain(db: &Db) -> ServiceResult<()> {
     let cutoff = now() - KEEP_FINISHED;
     let txn = db.write().await?;
@@ -352,6 +363,7 @@ async fn maintain(db: &Db) -> ServiceResult<()> {
         .await?;
     txn.commit().await?;
     super::idempotency::purge_expired(db).await?;
+    db.optimize().await.map_err(ServiceError::Internal)?;
     Ok(())
 }
 

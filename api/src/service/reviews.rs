@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, Condition, ConnectionTrait,
-    EntityTrait as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use dingdan_entity::{customer, order, order_review, product, setting, stock_lot, warehouse};
 
 use super::error::corrupt;
-use super::events::record;
+use super::events::{EventBatch, record};
 use super::orders::{load_visible, set_status, subject, to_domain};
 use super::page::fetch_page;
 use super::{Db, ServiceError, ServiceResult, now, pricing};
@@ -131,12 +131,15 @@ async fn load_policy<C: ConnectionTrait>(conn: &C) -> ServiceResult<ReviewPolicy
 }
 
 /// Moves a confirmed order into review: a new round of four stages, run as
-/// far as the policy lets them run alone.
+/// far as the policy lets them run alone. The round's rows are written once,
+/// with what the run decided.
 pub(crate) async fn start<C: ConnectionTrait>(
     conn: &C,
     db: &Db,
     order_id: Uuid,
     actor: &Actor,
+    inputs: Option<Inputs>,
+    events: &mut EventBatch,
 ) -> ServiceResult<()> {
     let at = now();
     let current = order::Entity::find_by_id(order_id)
@@ -147,22 +150,28 @@ pub(crate) async fn start<C: ConnectionTrait>(
         .ok_or_else(|| corrupt("order status", &current.status))?;
     let next = status.apply(OrderAction::StartReview)?;
     let round = current.review_round + 1;
-    supersede_open(conn, order_id, at).await?;
-    insert_waiting(conn, order_id, round, &ReviewStage::ALL, at).await?;
+    if current.review_round > 0 {
+        supersede_open(conn, order_id, at).await?;
+    }
     let version = set_status(conn, &current, next, |update| {
         update.col_expr(order::Column::ReviewRound, Expr::val(round))
     })
     .await?;
-    record(
-        conn,
+    events.push(
         &subject(&current, version),
         actor,
         EventType::OrderReviewStarted,
         json!({"round": round}),
         at,
-    )
-    .await?;
-    advance(conn, db, order_id, actor).await
+    );
+    let current = order::Model {
+        status: next.as_str().to_owned(),
+        version,
+        review_round: round,
+        ..current
+    };
+    let fresh = waiting_rows(order_id, round, &ReviewStage::ALL, at);
+    run(conn, db, current, actor, inputs, Rows::Fresh(fresh), events).await
 }
 
 /// Re-opens the stages a change to the order affects, and runs the review on.
@@ -207,7 +216,7 @@ pub(crate) async fn reopen<C: ConnectionTrait>(
         at,
     )
     .await?;
-    advance(conn, db, order_id, actor).await
+    advance(conn, db, order_id, actor, None).await
 }
 
 async fn insert_waiting<C: ConnectionTrait>(
@@ -220,27 +229,42 @@ async fn insert_waiting<C: ConnectionTrait>(
     if stages.is_empty() {
         return Ok(());
     }
-    let rows = stages.iter().map(|stage| order_review::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        order_id: Set(order_id),
-        round: Set(round),
-        stage: Set(stage.as_str().to_owned()),
-        position: Set(stage.position()),
-        status: Set(ReviewStatus::Waiting.as_str().to_owned()),
-        findings: Set(json!([])),
-        human_reasons: Set(json!([])),
-        decision: Set(None),
-        reason_code: Set(None),
-        comment: Set(None),
-        decided_by: Set(None),
-        decided_at: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    });
+    let rows = waiting_rows(order_id, round, stages, at)
+        .into_iter()
+        .map(sea_orm::IntoActiveModel::into_active_model);
     order_review::Entity::insert_many(rows)
         .exec_without_returning(conn)
         .await?;
     Ok(())
+}
+
+/// New review rows, waiting to run.
+fn waiting_rows(
+    order_id: Uuid,
+    round: i32,
+    stages: &[ReviewStage],
+    at: DateTime<Utc>,
+) -> Vec<order_review::Model> {
+    stages
+        .iter()
+        .map(|stage| order_review::Model {
+            id: Uuid::now_v7(),
+            order_id,
+            round,
+            stage: stage.as_str().to_owned(),
+            position: stage.position(),
+            status: ReviewStatus::Waiting.as_str().to_owned(),
+            findings: json!([]),
+            human_reasons: json!([]),
+            decision: None,
+            reason_code: None,
+            comment: None,
+            decided_by: None,
+            decided_at: None,
+            created_at: at,
+            updated_at: at,
+        })
+        .collect()
 }
 
 /// Ends the open stages of an order's current round (the order left review).
@@ -265,79 +289,125 @@ pub(crate) async fn supersede_open<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Runs the first undecided stage of the current round: approves it when it
-/// may approve itself and goes on, or leaves it pending for its owner. When
-/// every stage is approved, the order is.
+/// The rows a review run works on: stored ones (updated as stages are
+/// decided), or a fresh round's (inserted once, when the run stops).
+enum Rows {
+    Stored,
+    Fresh(Vec<order_review::Model>),
+}
+
+/// Runs the review on from where it stands.
 async fn advance<C: ConnectionTrait>(
     conn: &C,
     db: &Db,
     order_id: Uuid,
     actor: &Actor,
+    inputs: Option<Inputs>,
+) -> ServiceResult<()> {
+    let current = order::Entity::find_by_id(order_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("order", order_id))?;
+    let mut events = EventBatch::default();
+    run(conn, db, current, actor, inputs, Rows::Stored, &mut events).await?;
+    events.flush(conn).await
+}
+
+/// Runs the first undecided stage of the current round: approves it when it
+/// may approve itself and goes on, or leaves it pending for its owner. When
+/// every stage is approved, the order is. What the stages read is loaded
+/// once (`inputs`, when the caller prepared it already); the events go to
+/// `events`, which the caller writes.
+async fn run<C: ConnectionTrait>(
+    conn: &C,
+    db: &Db,
+    current: order::Model,
+    actor: &Actor,
+    inputs: Option<Inputs>,
+    rows: Rows,
+    events: &mut EventBatch,
 ) -> ServiceResult<()> {
     let policy = load_policy(conn).await?;
-    loop {
-        let current = order::Entity::find_by_id(order_id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("order", order_id))?;
-        let reviews = order_review::Entity::find()
-            .filter(order_review::Column::OrderId.eq(order_id))
-            .filter(order_review::Column::Round.eq(current.review_round))
-            .filter(order_review::Column::Status.ne(ReviewStatus::Superseded.as_str()))
-            .order_by_asc(order_review::Column::Position)
-            .all(conn)
-            .await?;
-        let Some(next) = reviews
+    let (mut reviews, fresh) = match rows {
+        Rows::Fresh(rows) => (rows, true),
+        Rows::Stored => (
+            order_review::Entity::find()
+                .filter(order_review::Column::OrderId.eq(current.id))
+                .filter(order_review::Column::Round.eq(current.review_round))
+                .filter(order_review::Column::Status.ne(ReviewStatus::Superseded.as_str()))
+                .order_by_asc(order_review::Column::Position)
+                .all(conn)
+                .await?,
+            false,
+        ),
+    };
+    let mut inputs = inputs;
+    let all_approved = loop {
+        let Some(index) = reviews
             .iter()
-            .find(|r| r.status != ReviewStatus::Approved.as_str())
+            .position(|r| r.status != ReviewStatus::Approved.as_str())
         else {
-            return approve_order(conn, &current, actor).await;
+            break true;
         };
+        let next = reviews[index].clone();
         if next.status != ReviewStatus::Waiting.as_str() {
             // Pending with its owner (or decided otherwise): nothing to run.
-            return Ok(());
+            break false;
         }
         let stage =
             ReviewStage::parse(&next.stage).ok_or_else(|| corrupt("review stage", &next.stage))?;
-        let lines = super::orders::lines_of(conn, &[order_id]).await?;
-        let order = to_domain(current.clone(), lines)?;
-        let (findings, facts) = evaluate(conn, db, stage, &order, &reviews).await?;
+        if inputs.is_none() {
+            inputs = Some(prepare(conn, db, current.id).await?);
+        }
+        let Some(inputs) = inputs.as_mut() else {
+            return Err(corrupt("review inputs", current.id));
+        };
+        let (findings, facts) = evaluate(conn, stage, inputs, &reviews).await?;
         let reasons = policy.human_reasons(stage, &findings, &facts);
         let at = now();
-        let (status, decided) = if reasons.is_empty() {
-            (ReviewStatus::Approved, true)
+        let decided = reasons.is_empty();
+        let status = if decided {
+            ReviewStatus::Approved
         } else {
-            (ReviewStatus::Pending, false)
+            ReviewStatus::Pending
         };
-        order_review::Entity::update_many()
-            .col_expr(order_review::Column::Status, Expr::val(status.as_str()))
-            .col_expr(
-                order_review::Column::Findings,
-                Expr::val(to_json(&findings)?),
-            )
-            .col_expr(
-                order_review::Column::HumanReasons,
-                Expr::val(json!(reasons)),
-            )
-            .col_expr(
-                order_review::Column::Decision,
-                Expr::val(decided.then(|| Decision::Approve.as_str().to_owned())),
-            )
-            .col_expr(
-                order_review::Column::DecidedBy,
-                Expr::val(decided.then(|| "system".to_owned())),
-            )
-            .col_expr(
-                order_review::Column::DecidedAt,
-                Expr::val(decided.then_some(at)),
-            )
-            .col_expr(order_review::Column::UpdatedAt, Expr::val(at))
-            .filter(order_review::Column::Id.eq(next.id))
-            .exec(conn)
-            .await?;
+        let row = &mut reviews[index];
+        row.status = status.as_str().to_owned();
+        row.findings = to_json(&findings)?;
+        row.human_reasons = json!(reasons);
+        row.updated_at = at;
+        if decided {
+            row.decision = Some(Decision::Approve.as_str().to_owned());
+            row.decided_by = Some("system".to_owned());
+            row.decided_at = Some(at);
+        }
+        if !fresh {
+            order_review::Entity::update_many()
+                .col_expr(order_review::Column::Status, Expr::val(status.as_str()))
+                .col_expr(
+                    order_review::Column::Findings,
+                    Expr::val(row.findings.clone()),
+                )
+                .col_expr(
+                    order_review::Column::HumanReasons,
+                    Expr::val(row.human_reasons.clone()),
+                )
+                .col_expr(
+                    order_review::Column::Decision,
+                    Expr::val(row.decision.clone()),
+                )
+                .col_expr(
+                    order_review::Column::DecidedBy,
+                    Expr::val(row.decided_by.clone()),
+                )
+                .col_expr(order_review::Column::DecidedAt, Expr::val(row.decided_at))
+                .col_expr(order_review::Column::UpdatedAt, Expr::val(at))
+                .filter(order_review::Column::Id.eq(next.id))
+                .exec(conn)
+                .await?;
+        }
         if !decided {
-            record(
-                conn,
+            events.push(
                 &subject(&current, current.version),
                 actor,
                 EventType::OrderReviewRequired,
@@ -348,27 +418,38 @@ async fn advance<C: ConnectionTrait>(
                     "number": current.number,
                 }),
                 at,
-            )
-            .await?;
-            return Ok(());
+            );
+            break false;
         }
-        record(
-            conn,
+        events.push(
             &subject(&current, current.version),
             actor,
             EventType::OrderReviewDecided,
             json!({"review_id": next.id, "stage": stage.as_str(), "decision": "approve", "decided_by": "system",
                    "automatic": true}),
             at,
+        );
+    };
+    if fresh {
+        order_review::Entity::insert_many(
+            reviews
+                .into_iter()
+                .map(sea_orm::IntoActiveModel::into_active_model),
         )
+        .exec_without_returning(conn)
         .await?;
     }
+    if all_approved {
+        approve_order(conn, &current, actor, events).await?;
+    }
+    Ok(())
 }
 
 async fn approve_order<C: ConnectionTrait>(
     conn: &C,
     current: &order::Model,
     actor: &Actor,
+    events: &mut EventBatch,
 ) -> ServiceResult<()> {
     let status = OrderStatus::parse(&current.status)
         .ok_or_else(|| corrupt("order status", &current.status))?;
@@ -378,36 +459,59 @@ async fn approve_order<C: ConnectionTrait>(
         update.col_expr(order::Column::ApprovedAt, Expr::val(at))
     })
     .await?;
-    record(
-        conn,
+    events.push(
         &subject(current, version),
         actor,
         EventType::OrderApproved,
         json!({"number": current.number, "total": current.total.0.to_string(), "currency": current.currency,
                "promised_delivery_date": current.promised_delivery_date}),
         at,
-    )
-    .await?;
+    );
     super::allocation::order_approved(conn).await
 }
 
-/// Computes one stage's findings, and the facts the policy's thresholds read.
-async fn evaluate<C: ConnectionTrait>(
+/// What the stages of one review run read, loaded once: the order, its
+/// customer (locked on PostgreSQL: credit decisions about one customer take
+/// turns), its products and reference prices, and the policy's facts. The
+/// exposure, the tier's maximum discount and the stock are read when a stage
+/// first needs them.
+pub(crate) struct Inputs {
+    order: Order,
+    customer: customer::Model,
+    customer_status: CustomerStatus,
+    products: Vec<product::Model>,
+    resolution: pricing::Resolution,
+    facts: PolicyFacts,
+    day: chrono::NaiveDate,
+    exposure: Option<Decimal>,
+}
+
+impl Inputs {
+    /// The order as it was read.
+    pub(crate) fn order(&self) -> &Order {
+        &self.order
+    }
+}
+
+/// Loads what the stages read. Call it before taking locks that others wait
+/// on (the order-number counter): all the reading happens here.
+pub(crate) async fn prepare<C: ConnectionTrait>(
     conn: &C,
     db: &Db,
-    stage: ReviewStage,
-    order: &Order,
-    reviews: &[order_review::Model],
-) -> ServiceResult<(Vec<ReviewFinding>, PolicyFacts)> {
+    order_id: Uuid,
+) -> ServiceResult<Inputs> {
+    let row = order::Entity::find_by_id(order_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("order", order_id))?;
+    let lines = super::orders::lines_of(conn, &[order_id]).await?;
+    let order = to_domain(row, lines)?;
     let mut find_customer = customer::Entity::find_by_id(order.customer_id);
-    if stage == ReviewStage::Finance
-        && conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres
-    {
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // Credit decisions about one customer take turns: a concurrent
         // approval waits here, then sees this one's exposure. `FOR NO KEY
         // UPDATE`, not `FOR UPDATE`: the latter would also wait for the key
-        // share locks that inserting another order of this customer takes,
-        // and deadlock with it on the order-number counter.
+        // share locks that inserting another order of this customer takes.
         find_customer = find_customer.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
     }
     let customer = find_customer
@@ -433,18 +537,58 @@ async fn evaluate<C: ConnectionTrait>(
         })
         .filter(|d| d.is_sign_positive() && !d.is_zero())
         .max();
+    // Whether any other order of the customer was approved: one row at most.
     let earlier_approved = order::Entity::find()
+        .select_only()
+        .column(order::Column::Id)
         .filter(order::Column::CustomerId.eq(order.customer_id))
         .filter(order::Column::Id.ne(order.id))
         .filter(order::Column::ApprovedAt.is_not_null())
-        .count(conn)
-        .await?;
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?
+        .is_some();
     let facts = PolicyFacts {
         currency: order.currency,
         order_total: order.total,
-        new_customer: earlier_approved == 0,
+        new_customer: !earlier_approved,
         deepest_discount_percent,
     };
+    Ok(Inputs {
+        order,
+        customer,
+        customer_status,
+        products,
+        resolution,
+        facts,
+        day,
+        exposure: None,
+    })
+}
+
+/// Computes one stage's findings, and the facts the policy's thresholds read.
+async fn evaluate<C: ConnectionTrait>(
+    conn: &C,
+    stage: ReviewStage,
+    inputs: &mut Inputs,
+    reviews: &[order_review::Model],
+) -> ServiceResult<(Vec<ReviewFinding>, PolicyFacts)> {
+    if matches!(stage, ReviewStage::Sales | ReviewStage::Finance) && inputs.exposure.is_none() {
+        inputs.exposure = Some(exposure(conn, &inputs.customer, &inputs.order).await?);
+    }
+    let Inputs {
+        order,
+        customer,
+        customer_status,
+        products,
+        resolution,
+        facts,
+        day,
+        exposure,
+    } = &*inputs;
+    let exposure = exposure.unwrap_or_default();
+    let customer_status = *customer_status;
     let findings = match stage {
         ReviewStage::Sales => {
             let lines: Vec<SalesLine> = order
@@ -466,10 +610,9 @@ async fn evaluate<C: ConnectionTrait>(
                 applied: &order.promotions.applied,
                 missed: &order.promotions.missed,
             });
-            let exposure = exposure(conn, &customer, order).await?;
             findings.insert(
                 1,
-                credit_standing(&customer, exposure + order.total, order.currency),
+                credit_standing(customer, exposure + order.total, order.currency),
             );
             findings
         }
@@ -478,8 +621,7 @@ async fn evaluate<C: ConnectionTrait>(
                 serde_json::from_value(customer.payment_methods.clone()).map_err(|_| {
                     corrupt("payment methods", customer.payment_methods.to_string())
                 })?;
-            let unbilled = exposure(conn, &customer, order).await?;
-            let recomputed = recompute_total(order, &products);
+            let recomputed = recompute_total(order, products);
             finance_findings(&FinanceFacts {
                 currency: order.currency,
                 customer_status,
@@ -493,12 +635,12 @@ async fn evaluate<C: ConnectionTrait>(
                 credit_limit: customer.credit_limit.0,
                 // Receivables arrive with invoicing; until then nothing is open.
                 open_receivables: Decimal::ZERO,
-                approved_unbilled: unbilled,
+                approved_unbilled: exposure,
                 order_total: order.total,
             })
         }
         ReviewStage::Inventory => {
-            let lines = inventory_lines(conn, order, &products, day).await?;
+            let lines = inventory_lines(conn, order, products, *day).await?;
             inventory_findings(&lines, customer.allow_partial_shipment)
         }
         ReviewStage::Final => {
@@ -517,7 +659,15 @@ async fn evaluate<C: ConnectionTrait>(
             final_findings(&decided)
         }
     };
-    Ok((findings, facts))
+    Ok((findings, facts.clone()))
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct ExposureRow {
+    id: Uuid,
+    status: String,
+    total: dingdan_entity::DecimalText,
+    review_round: i32,
 }
 
 /// What a customer's other orders already commit of its credit: the ones
@@ -529,7 +679,15 @@ async fn exposure<C: ConnectionTrait>(
     customer: &customer::Model,
     order: &Order,
 ) -> ServiceResult<Decimal> {
-    let rows = order::Entity::find()
+    // Only the columns the sum needs: a customer may have many open orders.
+    let rows: Vec<ExposureRow> = order::Entity::find()
+        .select_only()
+        .columns([
+            order::Column::Id,
+            order::Column::Status,
+            order::Column::Total,
+            order::Column::ReviewRound,
+        ])
         .filter(order::Column::CustomerId.eq(customer.id))
         .filter(order::Column::Id.ne(order.id))
         .filter(order::Column::Currency.eq(customer.currency.clone()))
@@ -541,9 +699,10 @@ async fn exposure<C: ConnectionTrait>(
                     .chain([OrderStatus::InReview.as_str()]),
             ),
         )
+        .into_model::<ExposureRow>()
         .all(conn)
         .await?;
-    let in_review: Vec<&order::Model> = rows
+    let in_review: Vec<&ExposureRow> = rows
         .iter()
         .filter(|o| o.status == OrderStatus::InReview.as_str())
         .collect();
@@ -777,7 +936,7 @@ pub async fn decide(
     let status = OrderStatus::parse(&current.status)
         .ok_or_else(|| corrupt("order status", &current.status))?;
     match input.decision {
-        Decision::Approve => advance(&*txn, db, review.order_id, actor).await?,
+        Decision::Approve => advance(&*txn, db, review.order_id, actor, None).await?,
         Decision::Reject => {
             let next = status.apply(OrderAction::Reject)?;
             supersede_open(&*txn, review.order_id, at).await?;

@@ -378,6 +378,48 @@ pub(crate) async fn record_movement<C: sea_orm::ConnectionTrait>(
     .await
 }
 
+/// A ledger entry for a change already applied to `level`, to be written
+/// with others by [`insert_movements`].
+pub(crate) fn movement(
+    level: &stock_lot::Model,
+    kind: MovementKind,
+    (on_hand_delta, reserved_delta): (i64, i64),
+    reference: Option<(&'static str, Uuid)>,
+    actor: &Actor,
+    at: chrono::DateTime<chrono::Utc>,
+) -> stock_movement::ActiveModel {
+    stock_movement::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        stock_lot_id: Set(level.id),
+        warehouse_id: Set(level.warehouse_id),
+        product_id: Set(level.product_id),
+        sku: Set(level.sku.clone()),
+        lot: Set(level.lot.clone()),
+        kind: Set(kind.as_str().to_owned()),
+        on_hand_delta: Set(on_hand_delta),
+        reserved_delta: Set(reserved_delta),
+        reference_type: Set(reference.map(|(kind, _)| kind.to_owned())),
+        reference_id: Set(reference.map(|(_, id)| id)),
+        note: Set(None),
+        actor: Set(actor.sub.clone()),
+        created_at: Set(at),
+    }
+}
+
+/// Writes ledger entries in one statement.
+pub(crate) async fn insert_movements<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    entries: Vec<stock_movement::ActiveModel>,
+) -> Result<(), sea_orm::DbErr> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    stock_movement::Entity::insert_many(entries)
+        .exec_without_returning(conn)
+        .await
+        .map(|_| ())
+}
+
 /// [`record_movement`], with a note for people reading the ledger.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record_noted_movement<C: sea_orm::ConnectionTrait>(

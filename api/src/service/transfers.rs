@@ -724,18 +724,21 @@ pub async fn list_transfers(
     )
     .await?;
     let ids: Vec<Uuid> = page.items.iter().map(|t| t.id).collect();
-    let mut lines = transfer_line::Entity::find()
+    let mut lines: std::collections::HashMap<Uuid, Vec<transfer_line::Model>> =
+        std::collections::HashMap::new();
+    for line in transfer_line::Entity::find()
         .filter(transfer_line::Column::TransferId.is_in(ids))
         .order_by_asc(transfer_line::Column::LineNo)
         .all(db.read())
-        .await?;
+        .await?
+    {
+        lines.entry(line.transfer_id).or_default().push(line);
+    }
     let items = page
         .items
         .into_iter()
         .map(|row| {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                lines.drain(..).partition(|l| l.transfer_id == row.id);
-            lines = rest;
+            let mine = lines.remove(&row.id).unwrap_or_default();
             from_rows(row, mine)
         })
         .collect::<ServiceResult<_>>()?;

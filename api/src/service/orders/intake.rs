@@ -30,7 +30,7 @@ use crate::domain::pricing::{PriceSource, PromotionLine, apply_promotions};
 use crate::domain::review::{ReviewStage, stages_affected_by};
 use crate::domain::validation::{Parse, required_text};
 use crate::service::error::{corrupt, is_unique_violation};
-use crate::service::events::{Subject, record};
+use crate::service::events::{EventBatch, Subject, record};
 use crate::service::idempotency::{Created, Idempotency};
 use crate::service::{Db, ServiceError, ServiceResult, now, pricing, reviews};
 
@@ -305,8 +305,8 @@ pub async fn create_order(
         customer_id: Some(customer.id),
         channel: Some(input.channel.as_str()),
     };
-    record(
-        &*txn,
+    let mut events = EventBatch::default();
+    events.push(
         &subject,
         actor,
         EventType::OrderCreated,
@@ -318,22 +318,20 @@ pub async fn create_order(
             "status": status.as_str(),
         }),
         at,
-    )
-    .await?;
+    );
     if complete {
-        confirm(&*txn, db, id, actor, at).await?;
+        confirm(&*txn, db, id, actor, at, &mut events).await?;
     } else {
         let order = load_visible(&*txn, actor, id).await?;
-        record(
-            &*txn,
+        events.push(
             &subject,
             actor,
             EventType::OrderInfoRequested,
             info_requested_data(&order),
             at,
-        )
-        .await?;
+        );
     }
+    events.flush(&*txn).await?;
     let order = load_visible(&*txn, actor, id).await?;
     idempotency.complete(&*txn, actor, &order).await?;
     txn.commit().await?;
@@ -341,29 +339,21 @@ pub async fn create_order(
     Ok(Created::New(order))
 }
 
-/// Numbers a just-confirmed order, publishes `order.confirmed` and starts its
-/// review. The number is taken last: the counter row stays locked only for
-/// the rest of this transaction, and a rollback gives the number back.
+/// Publishes `order.confirmed`, runs the order's review and numbers it. The
+/// number is taken last: the counter row stays locked until commit (a
+/// rollback gives the number back, so numbers have no gaps), so the review's
+/// reading and writing happen before it, and the events pushed meanwhile get
+/// the number before the caller writes them.
 async fn confirm<C: ConnectionTrait>(
     conn: &C,
     db: &Db,
     id: Uuid,
     actor: &Actor,
     at: DateTime<Utc>,
+    events: &mut EventBatch,
 ) -> ServiceResult<()> {
-    let row = order::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| corrupt("confirmed order", id))?;
-    if row.number.is_none() {
-        let number = next_number(conn, db, at).await?;
-        order::Entity::update_many()
-            .col_expr(order::Column::Number, Expr::val(number))
-            .filter(order::Column::Id.eq(id))
-            .exec(conn)
-            .await?;
-    }
-    let order = load_visible(conn, actor, id).await?;
+    let inputs = reviews::prepare(conn, db, id).await?;
+    let order = inputs.order().clone();
     let subject = Subject {
         kind: "order",
         id,
@@ -371,16 +361,24 @@ async fn confirm<C: ConnectionTrait>(
         customer_id: Some(order.customer_id),
         channel: Some(order.channel.as_str()),
     };
-    record(
-        conn,
+    events.push(
         &subject,
         actor,
         EventType::OrderConfirmed,
         confirmed_data(&order),
         at,
-    )
-    .await?;
-    reviews::start(conn, db, id, actor).await
+    );
+    reviews::start(conn, db, id, actor, Some(inputs), events).await?;
+    if order.number.is_none() {
+        let number = next_number(conn, db, at).await?;
+        order::Entity::update_many()
+            .col_expr(order::Column::Number, Expr::val(number.clone()))
+            .filter(order::Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+        events.fill_order_number(id, &number);
+    }
+    Ok(())
 }
 
 /// Changes an order's data while it may still change (`pending_info`,
@@ -535,7 +533,9 @@ pub async fn update_order(
     )
     .await?;
     if confirming {
-        confirm(&*txn, db, id, actor, at).await?;
+        let mut events = EventBatch::default();
+        confirm(&*txn, db, id, actor, at, &mut events).await?;
+        events.flush(&*txn).await?;
     } else if !complete {
         reviews::supersede_open(&*txn, id, at).await?;
         record(
@@ -557,7 +557,9 @@ pub async fn update_order(
         reviews::reopen(&*txn, db, id, &stages, actor).await?;
     } else if status == OrderStatus::Confirmed {
         // Confirmed before reviews existed: a change starts its review now.
-        reviews::start(&*txn, db, id, actor).await?;
+        let mut events = EventBatch::default();
+        reviews::start(&*txn, db, id, actor, None, &mut events).await?;
+        events.flush(&*txn).await?;
     }
     let order = load_visible(&*txn, actor, id).await?;
     txn.commit().await?;

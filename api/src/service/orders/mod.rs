@@ -100,6 +100,10 @@ pub(crate) async fn lines_of<C: ConnectionTrait>(
 
 pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> ServiceResult<Order> {
     let json = |what: &str, value: &serde_json::Value| corrupt(what, value.to_string());
+    // Read straight from the stored JSON, without copying it first.
+    fn parse<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, ()> {
+        T::deserialize(value).map_err(|_| ())
+    }
     Ok(Order {
         status: OrderStatus::parse(&row.status)
             .ok_or_else(|| corrupt("order status", &row.status))?,
@@ -107,18 +111,13 @@ pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> Ser
             .ok_or_else(|| corrupt("order channel", &row.channel))?,
         currency: Currency::parse(&row.currency)
             .ok_or_else(|| corrupt("order currency", &row.currency))?,
-        ship_to: serde_json::from_value(row.ship_to.clone())
-            .map_err(|_| json("ship_to", &row.ship_to))?,
-        contact: serde_json::from_value(row.contact.clone())
-            .map_err(|_| json("contact", &row.contact))?,
+        ship_to: parse(&row.ship_to).map_err(|()| json("ship_to", &row.ship_to))?,
+        contact: parse(&row.contact).map_err(|()| json("contact", &row.contact))?,
         invoice: match &row.invoice {
-            Some(value) => {
-                Some(serde_json::from_value(value.clone()).map_err(|_| json("invoice", value))?)
-            }
+            Some(value) => Some(parse(value).map_err(|()| json("invoice", value))?),
             None => None,
         },
-        findings: serde_json::from_value(row.findings.clone())
-            .map_err(|_| json("findings", &row.findings))?,
+        findings: parse(&row.findings).map_err(|()| json("findings", &row.findings))?,
         lines: lines
             .into_iter()
             .map(|line| {
@@ -168,9 +167,7 @@ pub(crate) fn to_domain(row: order::Model, lines: Vec<order_line::Model>) -> Ser
         // Rows from before promotions existed hold the column default.
         promotions: match &row.promotions {
             serde_json::Value::Array(items) if items.is_empty() => Promotions::default(),
-            value => {
-                serde_json::from_value(value.clone()).map_err(|_| json("promotions", value))?
-            }
+            value => parse(value).map_err(|()| json("promotions", value))?,
         },
         review_round: row.review_round,
         approved_at: row.approved_at,

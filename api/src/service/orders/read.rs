@@ -84,11 +84,14 @@ pub async fn list_orders(
     )
     .await?;
     let ids: Vec<Uuid> = page.items.iter().map(|o| o.id).collect();
-    let mut lines = lines_of(db.read(), &ids).await?;
+    let mut lines: std::collections::HashMap<Uuid, Vec<_>> =
+        std::collections::HashMap::with_capacity(ids.len());
+    for line in lines_of(db.read(), &ids).await? {
+        lines.entry(line.order_id).or_default().push(line);
+    }
     let mut orders = Vec::with_capacity(page.items.len());
     for row in page.items {
-        let (own, rest): (Vec<_>, Vec<_>) = lines.into_iter().partition(|l| l.order_id == row.id);
-        lines = rest;
+        let own = lines.remove(&row.id).unwrap_or_default();
         orders.push(to_domain(row, own)?);
     }
     Ok(Page {
