@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use dingdan::auth::{AuthKeys, parse_ttl};
 use dingdan::domain::actor::Role;
-use dingdan::service::{Db, ServiceConfig, redact};
+use dingdan::service::{Db, redact};
 use dingdan::settings::Settings;
 use dingdan::startup::{Application, spawn_job_workers};
 use dingdan::{graphql, rest, telemetry};
@@ -146,10 +146,7 @@ async fn worker(settings: Settings, count: Option<usize>) -> anyhow::Result<()> 
     telemetry::init_logging(&settings.log_filter, settings.log_json);
     let db = Db::connect(&settings.database_url, settings.db_max_connections)
         .await?
-        .with_config(ServiceConfig {
-            handling_days: settings.handling_days,
-            utc_offset: settings.utc_offset,
-        });
+        .with_config(settings.service_config());
     db.migrate().await?;
     let count = count.unwrap_or(settings.job_workers).max(1);
     let (stop, stopped) = tokio::sync::watch::channel(false);

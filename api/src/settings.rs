@@ -33,6 +33,21 @@ pub struct Settings {
     pub handling_days: u32,
     /// The business's offset from UTC (`+08:00` for China).
     pub utc_offset: chrono::FixedOffset,
+    /// How long a claimed job is its worker's before others may retake it.
+    pub job_lease: std::time::Duration,
+    pub webhooks: crate::service::WebhookConfig,
+}
+
+impl Settings {
+    /// What the services apply.
+    pub fn service_config(&self) -> crate::service::ServiceConfig {
+        crate::service::ServiceConfig {
+            handling_days: self.handling_days,
+            utc_offset: self.utc_offset,
+            job_lease: self.job_lease,
+            webhooks: self.webhooks.clone(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -177,7 +192,61 @@ impl Settings {
                 format!("{offset_text:?} is not an offset like +08:00"),
             )
         })?;
+        let job_lease = std::time::Duration::from_secs(number(
+            &get,
+            "DINGDAN_JOB_LEASE_SECONDS",
+            300,
+            1..=86_400,
+        )?);
+        let allow_http = match get("DINGDAN_WEBHOOK_ALLOW_HTTP").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "DINGDAN_WEBHOOK_ALLOW_HTTP",
+                    format!("{other:?} is neither `true` nor `false`"),
+                ));
+            }
+        };
+        let mut allowed_networks = Vec::new();
+        for item in get("DINGDAN_WEBHOOK_ALLOWED_NETWORKS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let network = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        "DINGDAN_WEBHOOK_ALLOWED_NETWORKS",
+                        format!("{item:?} is not a network like 10.0.0.0/8 or an address"),
+                    )
+                })?;
+            allowed_networks.push(network);
+        }
+        let webhooks = crate::service::WebhookConfig {
+            allow_http,
+            allowed_networks,
+            secret_overlap: std::time::Duration::from_secs(
+                3600 * number(
+                    &get,
+                    "DINGDAN_WEBHOOK_SECRET_OVERLAP_HOURS",
+                    24,
+                    0..=24 * 30,
+                )?,
+            ),
+            timeout: std::time::Duration::from_secs(number(
+                &get,
+                "DINGDAN_WEBHOOK_TIMEOUT_SECONDS",
+                15,
+                1..=60,
+            )?),
+        };
         Ok(Self {
+            job_lease,
+            webhooks,
             handling_days,
             utc_offset,
             database_url,

@@ -13,7 +13,7 @@ use crate::auth::AuthKeys;
 use crate::graphql;
 use crate::http::extract;
 use crate::rest::{self, fallback::RouteTable};
-use crate::service::{Db, ServiceConfig};
+use crate::service::Db;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
@@ -39,10 +39,7 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.db_max_connections)
             .await?
-            .with_config(ServiceConfig {
-                handling_days: settings.handling_days,
-                utc_offset: settings.utc_offset,
-            });
+            .with_config(settings.service_config());
         db.migrate().await?;
         Self::with_db(settings, db)
     }

@@ -31,5 +31,8 @@ pub mod stock_movement;
 pub mod transfer;
 pub mod transfer_line;
 pub mod warehouse;
+pub mod webhook_delivery;
+pub mod webhook_delivery_attempt;
+pub mod webhook_subscription;
 
 pub use decimal_text::DecimalText;

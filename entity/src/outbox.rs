@@ -16,6 +16,8 @@ pub struct Model {
     pub customer_id: Option<Uuid>,
     pub payload: Json,
     pub created_at: DateTimeUtc,
+    /// When the event was fanned out to the subscriptions it matched.
+    pub dispatched_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261127_000003_append_only;
 mod m20261127_000004_review;
 mod m20261127_000005_allocation;
 mod m20261127_000006_read_indexes;
+mod m20261127_000007_webhooks;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_review::Migration),
             Box::new(m20261127_000005_allocation::Migration),
             Box::new(m20261127_000006_read_indexes::Migration),
+            Box::new(m20261127_000007_webhooks::Migration),
         ]
     }
 }

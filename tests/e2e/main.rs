@@ -17,3 +17,4 @@ mod reviews;
 mod schema_files;
 mod stock;
 mod warehouses;
+mod webhooks;

@@ -92,6 +92,8 @@ pub enum Permission {
     Fulfilment,
     /// Change the allocation policy and the geo table.
     AllocationPolicyWrite,
+    /// Manage webhook subscriptions, read and replay their deliveries.
+    WebhookManage,
 }
 
 impl Permission {
@@ -122,6 +124,7 @@ impl Permission {
             Permission::AllocationWrite => &[Admin, OrderManager, Warehouse],
             Permission::Fulfilment => &[Admin, Warehouse],
             Permission::AllocationPolicyWrite => &[Admin, OrderManager],
+            Permission::WebhookManage => &[Admin, Integration],
         }
     }
 
@@ -149,7 +152,8 @@ impl Permission {
             | Permission::AllocationRead
             | Permission::AllocationWrite
             | Permission::Fulfilment
-            | Permission::AllocationPolicyWrite => false,
+            | Permission::AllocationPolicyWrite
+            | Permission::WebhookManage => false,
         }
     }
 
@@ -176,6 +180,7 @@ impl Permission {
             Permission::AllocationWrite => "allocation:write",
             Permission::Fulfilment => "fulfilment",
             Permission::AllocationPolicyWrite => "allocation_policy:write",
+            Permission::WebhookManage => "webhooks:manage",
         }
     }
 }

@@ -139,6 +139,276 @@ impl EventType {
     }
 }
 
+/// A `data` property: name, JSON type (`string`, `integer`, `boolean`,
+/// `array`, `object`, `string|null` …) and what it holds.
+type Field = (&'static str, &'static str, &'static str);
+
+const ORDER_NUMBER: Field = ("number", "string|null", "the order number, once confirmed");
+const STATUS: Field = ("status", "string", "the order's status after the change");
+const CONTACT: Field = (
+    "contact",
+    "object|null",
+    "whom to contact: name, phone, email",
+);
+
+impl EventType {
+    /// What the event means, for the catalog.
+    pub fn description(&self) -> &'static str {
+        match self {
+            EventType::OrderCreated => "An order was received on a channel (complete or not).",
+            EventType::OrderUpdated => {
+                "An order was changed before review finished: lines, addresses, dates."
+            }
+            EventType::OrderInfoRequested => {
+                "An order lacks information: the customer is asked (customer-facing notification)."
+            }
+            EventType::OrderConfirmed => {
+                "An order is complete and priced; review starts (customer-facing confirmation)."
+            }
+            EventType::OrderCancelled => "An order was cancelled; what it held went back to stock.",
+            EventType::OrderReviewStarted => "A review round started (timeline only).",
+            EventType::OrderReviewRequired => "A review stage needs a person's decision.",
+            EventType::OrderReviewDecided => "A review stage was decided (timeline only).",
+            EventType::OrderReviewReopened => {
+                "Review stages were reopened by a change (timeline only)."
+            }
+            EventType::OrderApproved => "Every review stage approved: the order can be allocated.",
+            EventType::OrderRejected => "A review stage rejected the order (customer-facing).",
+            EventType::OrderAllocated => {
+                "Stock was reserved for an order (all of it, or part with the rest awaited)."
+            }
+            EventType::OrderBackordered => {
+                "Part of an order waits for stock or a transfer (customer-facing delay notice)."
+            }
+            EventType::OrderAllocationReleased => "An order's reservations were released.",
+            EventType::OrderPicked => "Goods were picked for an order in a warehouse.",
+            EventType::OrderReadyToShip => "Every package of an order is packed.",
+            EventType::TransferRequested => {
+                "Goods were reserved at a warehouse to move to another."
+            }
+            EventType::TransferShipped => "A transfer left its source warehouse.",
+            EventType::TransferReceived => "A transfer arrived and is stock of its destination.",
+            EventType::TransferCancelled => "A transfer was called off before leaving.",
+        }
+    }
+
+    fn data_fields(&self) -> &'static [Field] {
+        match self {
+            EventType::OrderCreated => &[
+                ("channel", "string", "where the order came from"),
+                ("external_ref", "string|null", "the channel's own reference"),
+                ("customer_id", "string", "the customer"),
+                ("lines", "integer", "how many lines"),
+                STATUS,
+            ],
+            EventType::OrderUpdated => &[
+                ("changes", "array", "the fields changed"),
+                STATUS,
+                ("subtotal", "string", "decimal"),
+                ("discount_total", "string", "decimal"),
+                ("tax_total", "string", "decimal"),
+                ("total", "string", "decimal"),
+                ("promised_delivery_date", "string|null", "YYYY-MM-DD"),
+            ],
+            EventType::OrderInfoRequested => &[
+                ORDER_NUMBER,
+                ("customer_id", "string", "the customer to ask"),
+                (
+                    "findings",
+                    "array",
+                    "what is missing or wrong: path, code, message",
+                ),
+                CONTACT,
+                ("external_ref", "string|null", "the channel's own reference"),
+            ],
+            EventType::OrderConfirmed => &[
+                ORDER_NUMBER,
+                ("customer_id", "string", "the customer"),
+                ("currency", "string", "ISO 4217"),
+                (
+                    "lines",
+                    "array",
+                    "line_no, sku, quantity, unit_price, discount, tax, total",
+                ),
+                ("subtotal", "string", "decimal"),
+                ("discount_total", "string", "decimal"),
+                ("tax_total", "string", "decimal"),
+                ("total", "string", "decimal"),
+                ("promotions", "array", "promotions applied"),
+                ("requested_delivery_date", "string|null", "YYYY-MM-DD"),
+                ("promised_delivery_date", "string|null", "YYYY-MM-DD"),
+                CONTACT,
+            ],
+            EventType::OrderCancelled => &[
+                ORDER_NUMBER,
+                ("reason", "string|null", "why"),
+                (
+                    "previous_status",
+                    "string",
+                    "the status it was cancelled from",
+                ),
+                (
+                    "units_returned_to_stock",
+                    "integer",
+                    "units released back to stock",
+                ),
+            ],
+            EventType::OrderReviewStarted => &[("round", "integer", "the review round")],
+            EventType::OrderReviewRequired => &[
+                ("review_id", "string", "the review waiting for a decision"),
+                ("stage", "string", "sales, finance, inventory or final"),
+                ("owner_role", "string", "the role that decides"),
+                ("reasons", "array", "why a person must decide"),
+                ("findings", "array", "warnings found"),
+                ORDER_NUMBER,
+            ],
+            EventType::OrderReviewDecided => &[
+                ("review_id", "string", "the review"),
+                ("stage", "string", "the stage"),
+                ("decision", "string", "approve, reject or request_changes"),
+                ("decided_by", "string", "who decided"),
+            ],
+            EventType::OrderReviewReopened => &[
+                ("round", "integer", "the review round"),
+                ("stages", "array", "the stages reopened"),
+            ],
+            EventType::OrderApproved => &[
+                ORDER_NUMBER,
+                ("total", "string", "decimal"),
+                ("currency", "string", "ISO 4217"),
+                ("promised_delivery_date", "string|null", "YYYY-MM-DD"),
+            ],
+            EventType::OrderRejected => &[
+                ORDER_NUMBER,
+                ("stage", "string", "the stage that rejected"),
+                ("reason_code", "string|null", "why, as a code"),
+                ("comment", "string|null", "why, in words"),
+                CONTACT,
+            ],
+            EventType::OrderAllocated => &[
+                ("plan_id", "string", "the allocation plan in force"),
+                STATUS,
+                ("complete", "boolean", "every unit is reserved"),
+                ("strategy", "string", "how the plan was chosen"),
+                ("summary", "object", "warehouses, units, cost of the plan"),
+                (
+                    "lines",
+                    "array",
+                    "per line: sku, quantity, reservations by warehouse and lot",
+                ),
+            ],
+            EventType::OrderBackordered => &[
+                ("plan_id", "string|null", "the allocation plan in force"),
+                STATUS,
+                ("backordered", "integer", "units waiting"),
+                (
+                    "reserved_now",
+                    "integer|null",
+                    "units reserved by this change",
+                ),
+                (
+                    "awaiting_transfers",
+                    "array|null",
+                    "transfer numbers bringing goods",
+                ),
+                ("reason", "string|null", "why, when a pick came up short"),
+                ("summary", "object|null", "the plan's summary"),
+                ("lines", "array|null", "per line reservations"),
+            ],
+            EventType::OrderAllocationReleased => {
+                &[("released", "integer", "units released"), STATUS]
+            }
+            EventType::OrderPicked => &[
+                ("warehouse_id", "string", "where"),
+                ("picked", "integer", "units picked"),
+                ("short", "integer", "units not found on the shelf"),
+                ("lines", "array", "per line picks"),
+            ],
+            EventType::OrderReadyToShip => &[(
+                "packages",
+                "array",
+                "id, warehouse_id, packaging_type, weight_kg, contents",
+            )],
+            EventType::TransferRequested => &[
+                ("number", "string", "the transfer number"),
+                ("from_warehouse_id", "string", "source"),
+                ("to_warehouse_id", "string", "destination"),
+                ("order_id", "string|null", "the order it serves"),
+                ("units", "integer", "units moved"),
+            ],
+            EventType::TransferShipped => &[
+                ("number", "string", "the transfer number"),
+                ("carrier", "string|null", "who carries it"),
+                ("tracking_number", "string|null", "the carrier's reference"),
+            ],
+            EventType::TransferReceived => &[
+                ("number", "string", "the transfer number"),
+                ("to_warehouse_id", "string", "destination"),
+                ("order_id", "string|null", "the order it serves"),
+            ],
+            EventType::TransferCancelled => &[
+                ("number", "string", "the transfer number"),
+                ("reason", "string|null", "why"),
+            ],
+        }
+    }
+
+    /// JSON Schema of the event's `data`. Properties may be added in a
+    /// schema version; none is removed or changes type without raising it.
+    pub fn data_schema(&self) -> serde_json::Value {
+        let mut properties = serde_json::Map::new();
+        for (name, kind, description) in self.data_fields() {
+            let types: Vec<&str> = kind.split('|').collect();
+            let kind = if types.len() == 1 {
+                serde_json::json!(types[0])
+            } else {
+                serde_json::json!(types)
+            };
+            properties.insert(
+                (*name).to_owned(),
+                serde_json::json!({"type": kind, "description": description}),
+            );
+        }
+        serde_json::json!({
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": true,
+        })
+    }
+}
+
+/// JSON Schema of the envelope every published event (and every webhook
+/// body) shares; `data` differs per type.
+pub fn envelope_schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "required": ["id", "type", "schema_version", "occurred_at", "resource", "actor", "data"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid", "description": "the event's id; also the webhook-id header"},
+            "type": {"type": "string", "description": "the event type, e.g. order.allocated"},
+            "schema_version": {"type": "integer", "description": "raised only on incompatible payload changes"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "resource": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "description": "order, transfer, ..."},
+                    "id": {"type": "string", "format": "uuid"},
+                    "version": {"type": "integer", "description": "the resource's version after the change: drop events not above the last one applied"},
+                    "customer_id": {"type": ["string", "null"], "format": "uuid"}
+                }
+            },
+            "actor": {
+                "type": "object",
+                "properties": {
+                    "sub": {"type": "string"},
+                    "roles": {"type": "array", "items": {"type": "string"}}
+                }
+            },
+            "data": {"type": "object", "description": "per type: data_schema in GET /api/v1/events/types"}
+        }
+    })
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -21,3 +21,4 @@ pub mod stock;
 pub mod transfer;
 pub mod validation;
 pub mod warehouse;
+pub mod webhook;

@@ -12,6 +12,7 @@ mod pricing;
 mod reviews;
 mod stock;
 mod warehouses;
+mod webhooks;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
@@ -35,6 +36,7 @@ pub struct Query(
     reviews::ReviewQuery,
     pricing::PricingQuery,
     allocation::AllocationQuery,
+    webhooks::WebhookQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -47,6 +49,7 @@ pub struct Mutation(
     reviews::ReviewMutation,
     pricing::PricingMutation,
     allocation::AllocationMutation,
+    webhooks::WebhookMutation,
 );
 
 pub type DingdanSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -14,6 +14,7 @@ pub mod reviews;
 pub mod stock;
 pub mod transfers;
 pub mod warehouses;
+pub mod webhooks;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::LOCATION;
@@ -50,6 +51,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(orders::update_order)
         .service(orders::cancel_order)
         .service(orders::timeline)
+        .service(webhooks::event_types)
         .service(orders::list_events)
         .service(reviews::order_reviews)
         .service(reviews::list_reviews)
@@ -87,7 +89,16 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(transfers::get_transfer)
         .service(transfers::ship_transfer)
         .service(transfers::receive_transfer)
-        .service(transfers::cancel_transfer);
+        .service(transfers::cancel_transfer)
+        .service(webhooks::create_subscription)
+        .service(webhooks::list_subscriptions)
+        .service(webhooks::get_subscription)
+        .service(webhooks::update_subscription)
+        .service(webhooks::delete_subscription)
+        .service(webhooks::rotate_secret)
+        .service(webhooks::list_deliveries)
+        .service(webhooks::get_delivery)
+        .service(webhooks::replay_delivery);
 }
 
 /// Registers the operational routes at the root.
@@ -119,9 +130,10 @@ Amounts are decimal strings beside an ISO 4217 currency.",
         (name = "allocation", description = "Allocation plans and reservations across warehouses and lots; the allocation policy and the geo table"),
         (name = "fulfilment", description = "Pick lists, picks and packages"),
         (name = "transfers", description = "Goods moved between warehouses through the in-transit location"),
+        (name = "webhooks", description = "Webhook subscriptions (Standard Webhooks signatures), deliveries, their attempt log and replay"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &EventSchemas)
 )]
 pub struct ApiDoc;
 
@@ -140,6 +152,32 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every published event's schema as a component: `EventEnvelope` (what a
+/// webhook body is) and `EventData.<type>` (its `data`), from the catalog
+/// that `GET /api/v1/events/types` serves.
+struct EventSchemas;
+
+impl Modify for EventSchemas {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::domain::event::{EventType, envelope_schema};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut add = |name: String, value: serde_json::Value| {
+            match serde_json::from_value::<utoipa::openapi::Schema>(value) {
+                Ok(schema) => {
+                    components.schemas.insert(name, schema.into());
+                }
+                Err(error) => tracing::error!(%error, name, "an event schema does not convert"),
+            }
+        };
+        add("EventEnvelope".to_owned(), envelope_schema());
+        for event in EventType::ALL.iter().filter(|t| t.published()) {
+            let mut schema = event.data_schema();
+            schema["description"] = serde_json::Value::String(event.description().to_owned());
+            add(format!("EventData.{}", event.as_str()), schema);
+        }
     }
 }
 

@@ -28,6 +28,34 @@ pub struct ServiceConfig {
     /// The business's offset from UTC: it decides "today" for promised dates,
     /// price list and promotion validity, and the year of an order number.
     pub utc_offset: chrono::FixedOffset,
+    /// How long a claimed job is its worker's before others may retake it.
+    pub job_lease: Duration,
+    pub webhooks: WebhookConfig,
+}
+
+/// How outbound webhooks are sent.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// Plain `http://` subscription URLs are accepted (never in production).
+    pub allow_http: bool,
+    /// Networks that may be called even though they are internal (loopback,
+    /// private, …): the allow-list for the SSRF guard.
+    pub allowed_networks: Vec<ipnet::IpNet>,
+    /// How long a rotated-out secret keeps signing beside the new one.
+    pub secret_overlap: Duration,
+    /// The whole request, connect to last byte.
+    pub timeout: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            allowed_networks: Vec::new(),
+            secret_overlap: Duration::from_secs(24 * 3600),
+            timeout: Duration::from_secs(15),
+        }
+    }
 }
 
 impl Default for ServiceConfig {
@@ -36,6 +64,8 @@ impl Default for ServiceConfig {
             handling_days: 1,
             utc_offset: chrono::FixedOffset::east_opt(0)
                 .unwrap_or_else(|| unreachable!("zero is a valid offset")),
+            job_lease: Duration::from_secs(300),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -60,6 +90,11 @@ pub struct Db {
     /// Wakes this process's job workers when a commit queued work for them
     /// (workers of other processes find it when they next poll).
     jobs_wake: Arc<tokio::sync::Notify>,
+    /// Added to the wall clock by [`Db::now`]: zero, except in tests that
+    /// move time forward to make scheduled work due.
+    clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
+    /// The client outbound webhooks are sent with, built on first use.
+    pub(crate) webhook_client: Arc<std::sync::OnceLock<reqwest::Client>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -120,6 +155,8 @@ impl Db {
             config: Arc::new(ServiceConfig::default()),
             sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
+            clock_offset_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            webhook_client: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -131,6 +168,26 @@ impl Db {
 
     pub fn config(&self) -> &ServiceConfig {
         &self.config
+    }
+
+    /// The time scheduled work is judged by (jobs coming due, webhook
+    /// retries): the wall clock, unless a test moved it on.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        super::now()
+            + chrono::Duration::milliseconds(
+                self.clock_offset_ms
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            )
+    }
+
+    /// Moves this handle's scheduling clock forward (tests only: it lets a
+    /// retry due in five minutes run now).
+    #[doc(hidden)]
+    pub fn advance_clock(&self, by: Duration) {
+        self.clock_offset_ms.fetch_add(
+            i64::try_from(by.as_millis()).unwrap_or(i64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     pub fn backend(&self) -> DatabaseBackend {

@@ -133,6 +133,7 @@ impl EventBatch {
                     customer_id: Set(e.customer_id),
                     payload: Set(payload),
                     created_at: Set(e.at),
+                    dispatched_at: Set(None),
                 });
             }
             if e.kind == "order" {
@@ -154,6 +155,7 @@ impl EventBatch {
                 .await?;
         }
         if !published.is_empty() {
+            super::jobs::note_work();
             outbox::Entity::insert_many(published)
                 .exec_without_returning(conn)
                 .await?;

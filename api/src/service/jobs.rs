@@ -28,8 +28,6 @@ use dingdan_entity::job;
 
 use super::{Db, ServiceError, ServiceResult, now};
 
-/// How long a claimed job is a worker's before others may take it over.
-const LEASE: Duration = Duration::from_secs(300);
 /// How long an idle worker sleeps before looking again (other processes'
 /// jobs, and retries coming due).
 const POLL: Duration = Duration::from_millis(500);
@@ -43,18 +41,22 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 pub enum JobKind {
     /// Allocate every order waiting for stock, oldest first.
     AllocateWaiting,
+    /// Send one webhook delivery (payload: `{"delivery_id": …}`).
+    DeliverWebhook,
 }
 
 impl JobKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             JobKind::AllocateWaiting => "allocate_waiting",
+            JobKind::DeliverWebhook => "deliver_webhook",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "allocate_waiting" => Some(JobKind::AllocateWaiting),
+            "deliver_webhook" => Some(JobKind::DeliverWebhook),
             _ => None,
         }
     }
@@ -62,6 +64,9 @@ impl JobKind {
     fn max_attempts(&self) -> i32 {
         match self {
             JobKind::AllocateWaiting => 10,
+            // A delivery schedules its own retries; the job's attempts only
+            // cover its worker dying mid-send.
+            JobKind::DeliverWebhook => 5,
         }
     }
 }
@@ -70,6 +75,12 @@ impl JobKind {
 /// workers were last woken. A job queued by a transaction that then rolled
 /// back costs one needless wake-up.
 static ENQUEUED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks that work for the workers was written (jobs, or events for the
+/// webhook dispatcher): the next [`Db::wake_workers`] wakes them.
+pub(crate) fn note_work() {
+    ENQUEUED.store(true, std::sync::atomic::Ordering::Release);
+}
 
 pub(crate) fn take_enqueued() -> bool {
     ENQUEUED.swap(false, std::sync::atomic::Ordering::AcqRel)
@@ -125,7 +136,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
 
 /// Claims the next due job, or a running one whose lease ran out.
 async fn claim(db: &Db, worker: &str) -> ServiceResult<Option<job::Model>> {
-    let at = now();
+    let at = db.now();
     let due_now = || {
         Expr::col(job::Column::Status)
             .eq("queued")
@@ -152,7 +163,7 @@ async fn claim(db: &Db, worker: &str) -> ServiceResult<Option<job::Model>> {
         .limit(1)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .to_owned();
-    let lease = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let lease = at + chrono::Duration::from_std(db.config().job_lease).unwrap_or_default();
     let mut claim = Query::update();
     claim
         .table(job::Entity)
@@ -207,11 +218,12 @@ async fn finish(db: &Db, job: &job::Model, worker: &str) -> ServiceResult<()> {
 /// Keeps a running job's lease while its work runs.
 fn keep_lease(db: &Db, job: &job::Model, worker: &str) -> tokio::task::JoinHandle<()> {
     let (db, id, worker) = (db.clone(), job.id, worker.to_owned());
+    let lease = db.config().job_lease;
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(LEASE / 3).await;
+            tokio::time::sleep(lease / 3).await;
             let renewed = async {
-                let until = now() + chrono::Duration::from_std(LEASE).unwrap_or_default();
+                let until = db.now() + chrono::Duration::from_std(lease).unwrap_or_default();
                 let txn = db.write().await?;
                 job::Entity::update_many()
                     .col_expr(job::Column::LockedUntil, Expr::val(until))
@@ -231,7 +243,7 @@ fn keep_lease(db: &Db, job: &job::Model, worker: &str) -> tokio::task::JoinHandl
 
 /// Records a failure: queued again after a back-off, or `failed` for good.
 async fn fail(db: &Db, job: &job::Model, worker: &str, error: &str) -> ServiceResult<()> {
-    let at = now();
+    let at = db.now();
     let error: String = error.chars().take(2000).collect();
     let txn = db.write().await?;
     let retry = job.attempts < job.max_attempts;
@@ -289,6 +301,17 @@ async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
             super::allocation::allocate_waiting(db).await?;
             Ok(())
         }
+        Some(JobKind::DeliverWebhook) => {
+            let id = job
+                .payload
+                .get("delivery_id")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| anyhow::anyhow!("a deliver_webhook job without a delivery_id"))?;
+            let replay = job.payload.get("replay").and_then(Value::as_bool) == Some(true);
+            super::webhooks::deliver(db, id, replay).await?;
+            Ok(())
+        }
         None => anyhow::bail!("unknown job kind {:?}", job.kind),
     }
 }
@@ -296,6 +319,8 @@ async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
 /// Claims and runs due jobs until there are none; returns how many ran.
 pub async fn run_due(db: &Db, worker: &str) -> ServiceResult<usize> {
     let mut ran = 0;
+    // Events committed since the last look become deliveries (jobs) first.
+    super::webhooks::dispatch(db).await?;
     while let Some(job) = claim(db, worker).await? {
         ran += 1;
         if job.attempts > job.max_attempts {
@@ -369,14 +394,15 @@ async fn maintain(db: &Db) -> ServiceResult<()> {
 
 /// Jobs queued (and due) or running: zero once the queue has settled.
 pub async fn outstanding(db: &Db) -> ServiceResult<u64> {
-    Ok(job::Entity::find()
+    let jobs = job::Entity::find()
         .filter(
             job::Column::Status.eq("running").or(job::Column::Status
                 .eq("queued")
-                .and(job::Column::RunAt.lte(now()))),
+                .and(job::Column::RunAt.lte(db.now()))),
         )
         .count(db.read())
-        .await?)
+        .await?;
+    Ok(jobs + super::webhooks::undispatched(db).await?)
 }
 
 /// Jobs that ran out of attempts, newest first, for operators and tests.

@@ -21,8 +21,9 @@ pub mod reviews;
 pub mod stock;
 pub mod transfers;
 pub mod warehouses;
+pub mod webhooks;
 
-pub use db::{Db, ServiceConfig, redact};
+pub use db::{Db, ServiceConfig, WebhookConfig, redact};
 pub use error::{ServiceError, ServiceResult};
 
 use chrono::{DateTime, SubsecRound as _, Utc};

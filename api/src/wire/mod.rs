@@ -17,6 +17,7 @@ pub mod reviews;
 pub mod stock;
 pub mod transfers;
 pub mod warehouses;
+pub mod webhooks;
 
 /// For fields of a patch that cannot be cleared: absent keeps the value, a
 /// value replaces it, and `null` is refused (it would otherwise look like
