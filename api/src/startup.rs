@@ -86,6 +86,12 @@ impl Application {
                 .route("/healthz", web::head().to(rest::ops::healthz_head))
                 .route("/readyz", web::head().to(rest::ops::readyz_head))
                 .route("/graphql", web::post().to(graphql::http::execute))
+                .route(
+                    "/graphql",
+                    web::get()
+                        .guard(actix_web::guard::Header("upgrade", "websocket"))
+                        .to(graphql::http::websocket),
+                )
                 .route("/graphql", web::get().to(graphql::http::graphiql))
                 .route(
                     "/graphql/assets/{name}",

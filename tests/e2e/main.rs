@@ -10,6 +10,7 @@ mod customers;
 mod errors;
 mod graphql;
 mod idempotency;
+mod live;
 mod operations;
 mod orders;
 mod pricing;

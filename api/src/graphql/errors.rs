@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
 };
+use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, Response, ServerError, ServerResult, Value, Variables};
 
@@ -41,6 +42,24 @@ impl Extension for ErrorCodesExtension {
             translate(error);
         }
         response
+    }
+
+    /// The same for every response of a subscription (over WebSocket).
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        use async_graphql::futures_util::StreamExt as _;
+        next.run(ctx, stream)
+            .map(|mut response| {
+                for error in &mut response.errors {
+                    translate(error);
+                }
+                response
+            })
+            .boxed()
     }
 }
 

@@ -59,6 +59,120 @@ pub async fn execute(
     HttpResponse::Ok().json(schema.execute(request).await)
 }
 
+/// `GET /graphql` with `Upgrade: websocket`: GraphQL subscriptions over the
+/// `graphql-transport-ws` protocol (or the older `graphql-ws`). The token
+/// goes in the upgrade request's `Authorization` header or in the
+/// `connection_init` payload (`{"Authorization": "Bearer …"}`); an invalid
+/// one closes the connection with 4403.
+pub async fn websocket(
+    state: web::Data<AppState>,
+    schema: web::Data<DingdanSchema>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
+    use futures_util::StreamExt as _;
+
+    let protocol = req
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
+        })
+        .ok_or_else(|| {
+            actix_web::error::ErrorBadRequest(
+                "Sec-WebSocket-Protocol must offer graphql-transport-ws (or graphql-ws)",
+            )
+        })?;
+    let header_actor = match req.headers().get(AUTHORIZATION) {
+        Some(header) => Some(
+            state
+                .auth
+                .verify_header(header.to_str().ok())
+                .map_err(actix_web::error::ErrorUnauthorized)?,
+        ),
+        None => None,
+    };
+    let (mut response, mut session, messages) = actix_ws::handle(&req, body)?;
+    response.headers_mut().insert(
+        actix_web::http::header::SEC_WEBSOCKET_PROTOCOL,
+        actix_web::http::header::HeaderValue::from_static(protocol.sec_websocket_protocol()),
+    );
+    let texts = messages
+        .max_frame_size(64 * 1024)
+        .aggregate_continuations()
+        .take_while(|message| {
+            std::future::ready(!matches!(
+                message,
+                Ok(actix_ws::AggregatedMessage::Close(_)) | Err(_)
+            ))
+        })
+        .filter_map(|message| {
+            std::future::ready(match message {
+                Ok(actix_ws::AggregatedMessage::Text(text)) => Some(text.as_bytes().to_vec()),
+                Ok(actix_ws::AggregatedMessage::Binary(bytes)) => Some(bytes.to_vec()),
+                _ => None,
+            })
+        });
+    let auth = state.auth.clone();
+    let mut stream = WebSocket::new(schema.get_ref().clone(), texts, protocol)
+        .on_connection_init(move |payload| {
+            let auth = auth.clone();
+            let header_actor = header_actor.clone();
+            async move {
+                let mut data = async_graphql::Data::default();
+                let token = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|key| payload.get(*key).and_then(|v| v.as_str()))
+                    .map(str::to_owned);
+                match token {
+                    Some(header) => {
+                        let actor = auth
+                            .verify_header(Some(&header))
+                            .map_err(|e| async_graphql::Error::new(format!("unauthorized: {e}")))?;
+                        data.insert(actor);
+                    }
+                    None => {
+                        if let Some(actor) = header_actor {
+                            data.insert(actor);
+                        }
+                    }
+                }
+                Ok(data)
+            }
+        })
+        .keepalive_timeout(std::time::Duration::from_secs(60));
+    actix_web::rt::spawn(async move {
+        while let Some(message) = stream.next().await {
+            let sent = match message {
+                WsMessage::Text(text) => session.text(text).await,
+                WsMessage::Close(code, reason) => {
+                    // graphql-transport-ws: a refused connection_init is 4403 Forbidden.
+                    let code = if reason.starts_with("unauthorized") {
+                        4403
+                    } else {
+                        code
+                    };
+                    let _ = session
+                        .close(Some(actix_ws::CloseReason {
+                            code: actix_ws::CloseCode::Other(code),
+                            description: Some(reason),
+                        }))
+                        .await;
+                    return;
+                }
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+        let _ = session.close(None).await;
+    });
+    Ok(response)
+}
+
 const GRAPHIQL_PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>

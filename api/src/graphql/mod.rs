@@ -11,10 +11,11 @@ mod orders;
 mod pricing;
 mod reviews;
 mod stock;
+mod subscriptions;
 mod warehouses;
 mod webhooks;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 
 use crate::domain::actor::Actor;
 use crate::service::Db;
@@ -52,15 +53,19 @@ pub struct Mutation(
     webhooks::WebhookMutation,
 );
 
-pub type DingdanSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type DingdanSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// The schema, serving from `db`.
 pub fn schema(db: Option<Db>) -> DingdanSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(errors::ErrorCodes)
-        .extension(errors::AliasLimit(MAX_ALIASES));
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .extension(errors::ErrorCodes)
+    .extension(errors::AliasLimit(MAX_ALIASES));
     if let Some(db) = db {
         builder = builder.data(db);
     }

@@ -164,13 +164,14 @@ impl Modify for EventSchemas {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use crate::domain::event::{EventType, envelope_schema};
         let components = openapi.components.get_or_insert_with(Default::default);
-        let mut add = |name: String, value: serde_json::Value| {
-            match serde_json::from_value::<utoipa::openapi::Schema>(value) {
-                Ok(schema) => {
-                    components.schemas.insert(name, schema.into());
-                }
-                Err(error) => tracing::error!(%error, name, "an event schema does not convert"),
+        let mut add = |name: String, value: serde_json::Value| match serde_json::from_value::<
+            utoipa::openapi::Schema,
+        >(value)
+        {
+            Ok(schema) => {
+                components.schemas.insert(name, schema.into());
             }
+            Err(error) => tracing::error!(%error, name, "an event schema does not convert"),
         };
         add("EventEnvelope".to_owned(), envelope_schema());
         for event in EventType::ALL.iter().filter(|t| t.published()) {

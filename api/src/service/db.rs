@@ -95,6 +95,8 @@ pub struct Db {
     clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
     /// The client outbound webhooks are sent with, built on first use.
     pub(crate) webhook_client: Arc<std::sync::OnceLock<reqwest::Client>>,
+    /// Live events for this process's GraphQL subscriptions.
+    pub(crate) live: Arc<super::live::Hub>,
 }
 
 impl std::fmt::Debug for Db {
@@ -157,6 +159,7 @@ impl Db {
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
             clock_offset_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             webhook_client: Arc::new(std::sync::OnceLock::new()),
+            live: Arc::new(super::live::Hub::default()),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod fulfilment;
 pub mod geo;
 pub mod idempotency;
 pub mod jobs;
+pub mod live;
 pub mod orders;
 pub(crate) mod page;
 pub mod pricing;
