@@ -36,6 +36,7 @@ pub struct Settings {
     /// How long a claimed job is its worker's before others may retake it.
     pub job_lease: std::time::Duration,
     pub webhooks: crate::service::WebhookConfig,
+    pub smtp: Option<crate::service::SmtpConfig>,
 }
 
 impl Settings {
@@ -46,6 +47,7 @@ impl Settings {
             utc_offset: self.utc_offset,
             job_lease: self.job_lease,
             webhooks: self.webhooks.clone(),
+            smtp: self.smtp.clone(),
         }
     }
 }
@@ -244,7 +246,26 @@ impl Settings {
                 1..=60,
             )?),
         };
+        let smtp = match get("DINGDAN_SMTP_URL") {
+            None => None,
+            Some(url) => {
+                if let Err(e) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url)
+                {
+                    return Err(invalid("DINGDAN_SMTP_URL", format!("not an SMTP URL: {e}")));
+                }
+                let from = get("DINGDAN_SMTP_FROM")
+                    .unwrap_or_else(|| "Dingdan <no-reply@localhost>".to_owned());
+                if from.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(invalid(
+                        "DINGDAN_SMTP_FROM",
+                        format!("{from:?} is not a mailbox like `Shop <orders@example.com>`"),
+                    ));
+                }
+                Some(crate::service::SmtpConfig { url, from })
+            }
+        };
         Ok(Self {
+            smtp,
             job_lease,
             webhooks,
             handling_days,

@@ -11,6 +11,7 @@ mod errors;
 mod graphql;
 mod idempotency;
 mod live;
+mod notifications;
 mod operations;
 mod orders;
 mod pricing;

@@ -192,6 +192,21 @@ impl EventType {
         }
     }
 
+    /// The notification template of a customer-facing event: the event then
+    /// carries a `notification` (recipient, template, data) for mail and SMS
+    /// senders. Shipping, invoicing, dunning and survey events join as they
+    /// are built (`pre_arrival`, `invoice`, `dunning`, `survey`).
+    pub fn notification_template(&self) -> Option<&'static str> {
+        match self {
+            EventType::OrderConfirmed => Some("order_confirmation"),
+            EventType::OrderInfoRequested => Some("order_information_request"),
+            EventType::OrderBackordered => Some("order_delay"),
+            EventType::OrderRejected => Some("order_rejected"),
+            EventType::OrderCancelled => Some("order_cancelled"),
+            _ => None,
+        }
+    }
+
     fn data_fields(&self) -> &'static [Field] {
         match self {
             EventType::OrderCreated => &[
@@ -404,7 +419,24 @@ pub fn envelope_schema() -> serde_json::Value {
                     "roles": {"type": "array", "items": {"type": "string"}}
                 }
             },
-            "data": {"type": "object", "description": "per type: data_schema in GET /api/v1/events/types"}
+            "data": {"type": "object", "description": "per type: data_schema in GET /api/v1/events/types"},
+            "notification": {
+                "type": "object",
+                "description": "customer-facing events only: what a mail or SMS sender needs",
+                "properties": {
+                    "template": {"type": "string", "description": "order_confirmation, order_information_request, order_delay, order_rejected, order_cancelled"},
+                    "recipient": {
+                        "type": "object",
+                        "properties": {
+                            "customer_id": {"type": ["string", "null"], "format": "uuid"},
+                            "name": {"type": ["string", "null"]},
+                            "email": {"type": ["string", "null"]},
+                            "phone": {"type": ["string", "null"]}
+                        }
+                    },
+                    "data": {"type": "object", "description": "the values the template shows (the event's data)"}
+                }
+            }
         }
     })
 }

@@ -711,7 +711,9 @@ async fn allocate_in(
             EventType::OrderBackordered,
             json!({"plan_id": plan_id, "status": next.as_str(), "backordered": backordered,
                    "reserved_now": newly, "awaiting_transfers": transfer_numbers,
-                   "summary": plan.summary, "lines": lines}),
+                   "summary": plan.summary, "lines": lines, "number": facts.order.number,
+                   "contact": facts.order.contact,
+                   "promised_delivery_date": facts.order.promised_delivery_date}),
             at,
         );
     }

@@ -31,6 +31,27 @@ pub struct ServiceConfig {
     /// How long a claimed job is its worker's before others may retake it.
     pub job_lease: Duration,
     pub webhooks: WebhookConfig,
+    /// Customer notifications by email, when configured.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// Where notification emails go out.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// `smtp://host:port` (STARTTLS when offered… see lettre), `smtps://…`
+    /// (TLS), with optional `user:password@`.
+    pub url: String,
+    /// The `From` mailbox: `Dingdan <orders@example.com>`.
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &redact(&self.url))
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// How outbound webhooks are sent.
@@ -66,6 +87,7 @@ impl Default for ServiceConfig {
                 .unwrap_or_else(|| unreachable!("zero is a valid offset")),
             job_lease: Duration::from_secs(300),
             webhooks: WebhookConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -95,6 +117,8 @@ pub struct Db {
     clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
     /// The client outbound webhooks are sent with, built on first use.
     pub(crate) webhook_client: Arc<std::sync::OnceLock<reqwest::Client>>,
+    /// The SMTP transport notifications are sent with, built on first use.
+    pub(crate) mailer: Arc<std::sync::OnceLock<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>>,
     /// Live events for this process's GraphQL subscriptions.
     pub(crate) live: Arc<super::live::Hub>,
 }
@@ -160,6 +184,7 @@ impl Db {
             clock_offset_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             webhook_client: Arc::new(std::sync::OnceLock::new()),
             live: Arc::new(super::live::Hub::default()),
+            mailer: Arc::new(std::sync::OnceLock::new()),
         })
     }
 

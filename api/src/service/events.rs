@@ -110,7 +110,7 @@ impl EventBatch {
         let mut published = Vec::new();
         for e in std::mem::take(&mut self.pending) {
             if e.event.published() {
-                let payload = json!({
+                let mut payload = json!({
                     "id": e.id,
                     "type": e.event.as_str(),
                     "schema_version": SCHEMA_VERSION,
@@ -124,6 +124,20 @@ impl EventBatch {
                     "actor": {"sub": e.actor_sub, "roles": e.actor_roles},
                     "data": e.data,
                 });
+                if let Some(template) = e.event.notification_template() {
+                    let contact = e.data.get("contact").cloned().unwrap_or_default();
+                    let field = |name: &str| contact.get(name).cloned().unwrap_or_default();
+                    payload["notification"] = json!({
+                        "template": template,
+                        "recipient": {
+                            "customer_id": e.customer_id,
+                            "name": field("name"),
+                            "email": field("email"),
+                            "phone": field("phone"),
+                        },
+                        "data": e.data,
+                    });
+                }
                 published.push(outbox::ActiveModel {
                     id: Set(e.id),
                     event_type: Set(e.event.as_str().to_owned()),

@@ -327,7 +327,8 @@ pub async fn confirm_picks(
                 actor,
                 EventType::OrderBackordered,
                 json!({"status": next.as_str(), "backordered": short,
-                       "reason": "short pick: the goods were not on the shelf"}),
+                       "reason": "short pick: the goods were not on the shelf",
+                       "number": order.number, "contact": order.contact}),
                 at,
             )
             .await?;

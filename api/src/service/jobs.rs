@@ -43,6 +43,8 @@ pub enum JobKind {
     AllocateWaiting,
     /// Send one webhook delivery (payload: `{"delivery_id": …}`).
     DeliverWebhook,
+    /// Email one event's customer notification (payload: `{"event_id": …}`).
+    SendEmail,
 }
 
 impl JobKind {
@@ -50,6 +52,7 @@ impl JobKind {
         match self {
             JobKind::AllocateWaiting => "allocate_waiting",
             JobKind::DeliverWebhook => "deliver_webhook",
+            JobKind::SendEmail => "send_email",
         }
     }
 
@@ -57,6 +60,7 @@ impl JobKind {
         match s {
             "allocate_waiting" => Some(JobKind::AllocateWaiting),
             "deliver_webhook" => Some(JobKind::DeliverWebhook),
+            "send_email" => Some(JobKind::SendEmail),
             _ => None,
         }
     }
@@ -67,6 +71,7 @@ impl JobKind {
             // A delivery schedules its own retries; the job's attempts only
             // cover its worker dying mid-send.
             JobKind::DeliverWebhook => 5,
+            JobKind::SendEmail => 8,
         }
     }
 }
@@ -311,6 +316,15 @@ async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
             let replay = job.payload.get("replay").and_then(Value::as_bool) == Some(true);
             super::webhooks::deliver(db, id, replay).await?;
             Ok(())
+        }
+        Some(JobKind::SendEmail) => {
+            let id = job
+                .payload
+                .get("event_id")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| anyhow::anyhow!("a send_email job without an event_id"))?;
+            super::notifications::send_email(db, id).await
         }
         None => anyhow::bail!("unknown job kind {:?}", job.kind),
     }

@@ -15,6 +15,7 @@ pub mod geo;
 pub mod idempotency;
 pub mod jobs;
 pub mod live;
+pub mod notifications;
 pub mod orders;
 pub(crate) mod page;
 pub mod pricing;
@@ -24,7 +25,7 @@ pub mod transfers;
 pub mod warehouses;
 pub mod webhooks;
 
-pub use db::{Db, ServiceConfig, WebhookConfig, redact};
+pub use db::{Db, ServiceConfig, SmtpConfig, WebhookConfig, redact};
 pub use error::{ServiceError, ServiceResult};
 
 use chrono::{DateTime, SubsecRound as _, Utc};

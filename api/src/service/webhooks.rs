@@ -468,7 +468,8 @@ pub async fn undispatched(db: &Db) -> ServiceResult<u64> {
 }
 
 /// Turns committed events into deliveries, one per matching active
-/// subscription, each queued as a job. Events are claimed with `SKIP LOCKED`
+/// subscription, each queued as a job (and, with SMTP configured, queues the
+/// email of each customer-facing event that has a recipient address). Events are claimed with `SKIP LOCKED`
 /// on PostgreSQL, so several workers share the work and none fans an event
 /// out twice; the `(subscription, event)` unique index is the backstop.
 pub async fn dispatch(db: &Db) -> ServiceResult<usize> {
@@ -532,6 +533,18 @@ pub async fn dispatch(db: &Db) -> ServiceResult<usize> {
                         finished_at: Set(None),
                     });
                 }
+            }
+        }
+        for event in &events {
+            if super::notifications::wants_email(db, &event.payload) {
+                jobs::enqueue(
+                    &*txn,
+                    JobKind::SendEmail,
+                    json!({"event_id": event.id}),
+                    Some(&format!("email:{}", event.id)),
+                    at,
+                )
+                .await?;
             }
         }
         let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();

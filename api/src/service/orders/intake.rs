@@ -625,7 +625,7 @@ pub async fn cancel_order(
         actor,
         EventType::OrderCancelled,
         json!({"number": current.number, "reason": reason, "previous_status": current.status.as_str(),
-               "units_returned_to_stock": released}),
+               "units_returned_to_stock": released, "contact": current.contact}),
         at,
     )
     .await?;
