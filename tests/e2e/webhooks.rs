@@ -857,3 +857,21 @@ async fn a_delivery_held_by_a_killed_worker_is_retaken() {
         received[1].header("webhook-id")
     );
 }
+
+#[tokio::test]
+async fn a_name_resolving_to_an_allowed_network_is_delivered_to() {
+    // The guarded resolver hands the connector only permitted addresses:
+    // `localhost` may resolve to ::1 and 127.0.0.1; only the latter is listed.
+    let app = app_allowing_loopback().await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &app,
+        &format!("http://localhost:{}/hook", receiver.port),
+        json!(["order.created"]),
+    )
+    .await;
+    place_order(&app, "WH-NAME").await;
+    app.settle().await;
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(deliveries(&app, "").await[0]["status"], "succeeded");
+}
