@@ -89,7 +89,13 @@ impl Application {
                 .route(
                     "/graphql",
                     web::get()
-                        .guard(actix_web::guard::Header("upgrade", "websocket"))
+                        .guard(actix_web::guard::fn_guard(|ctx| {
+                            ctx.head()
+                                .headers()
+                                .get("upgrade")
+                                .and_then(|v| v.to_str().ok())
+                                .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+                        }))
                         .to(graphql::http::websocket),
                 )
                 .route("/graphql", web::get().to(graphql::http::graphiql))

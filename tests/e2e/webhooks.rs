@@ -99,6 +99,9 @@ impl Receiver {
                     if let Some(after) = answer.retry_after {
                         response.insert_header(("retry-after", after));
                     }
+                    if (300..400).contains(&answer.status) {
+                        response.insert_header(("location", "/elsewhere"));
+                    }
                     response.body(format!("answer {}", answer.status))
                 }
             }))
@@ -321,6 +324,17 @@ async fn failures_follow_the_retry_schedule_then_dead_letter_and_replay_keeps_th
     // Not yet due: nothing is sent.
     app.settle().await;
     assert_eq!(receiver.received().len(), 1);
+    // A delivery still being retried cannot be replayed.
+    app.post(
+        &format!(
+            "/api/v1/webhook-deliveries/{}/replay",
+            first["id"].as_str().unwrap()
+        ),
+        &app.admin(),
+        &json!({}),
+    )
+    .await
+    .expect_problem(409, "delivery_pending");
 
     // The schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
     let schedule = [
@@ -382,7 +396,7 @@ async fn failures_follow_the_retry_schedule_then_dead_letter_and_replay_keeps_th
     );
     assert!(all.iter().all(|r| r.body == all[0].body));
 
-    // A pending delivery cannot be replayed; an unknown one is 404.
+    // An unknown delivery is 404.
     app.post(
         &format!("/api/v1/webhook-deliveries/{}/replay", uuid::Uuid::now_v7()),
         &app.admin(),
@@ -588,11 +602,17 @@ async fn internal_addresses_are_refused_at_registration_and_at_connect_time() {
 async fn redirects_are_not_followed() {
     let app = app_allowing_loopback().await;
     let receiver = Receiver::start().await;
+    // 307 to `/elsewhere` on the same receiver: following it would be a
+    // second request.
     receiver.answer_always(Answer::status(307));
     subscribe(&app, &receiver.url("/hook"), json!(["order.created"])).await;
     place_order(&app, "WH-REDIR").await;
     app.settle().await;
-    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the redirect was not followed"
+    );
     let d = deliveries(&app, "").await.remove(0);
     assert_eq!(d["status"], "pending");
     assert_eq!(d["last_status_code"], 307);
@@ -663,7 +683,7 @@ async fn a_customer_scoped_subscription_gets_only_that_customers_events() {
     app.post(
         "/api/v1/webhooks/subscriptions",
         &app.admin(),
-        &json!({"url": receiver.url("/scoped"), "event_types": ["order.created"], "customer_id": customer_id}),
+        &json!({"url": receiver.url("/scoped"), "event_types": ["*"], "customer_id": customer_id}),
     )
     .await
     .expect(201);
@@ -685,8 +705,21 @@ async fn a_customer_scoped_subscription_gets_only_that_customers_events() {
         .body;
     app.settle().await;
     let received = receiver.received();
-    assert_eq!(received.len(), 1);
-    assert_eq!(received[0].json()["resource"]["id"], again["id"]);
+    let types: Vec<String> = received
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(types.contains(&"order.created".to_owned()), "{types:?}");
+    assert!(
+        received
+            .iter()
+            .all(|r| r.json()["resource"]["id"] == again["id"])
+    );
+    // The customer's scope sees what its partner token would: no review internals.
+    assert!(
+        types.iter().all(|t| !t.starts_with("order.review_")),
+        "{types:?}"
+    );
 }
 
 #[tokio::test]

@@ -408,7 +408,7 @@ pub fn envelope_schema() -> serde_json::Value {
                 "properties": {
                     "type": {"type": "string", "description": "order, transfer, ..."},
                     "id": {"type": "string", "format": "uuid"},
-                    "version": {"type": "integer", "description": "the resource's version after the change: drop events not above the last one applied"},
+                    "version": {"type": "integer", "description": "the resource's version after the change (several events of one change share it): drop an event whose version is below the last one applied"},
                     "customer_id": {"type": ["string", "null"], "format": "uuid"}
                 }
             },

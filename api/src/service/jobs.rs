@@ -286,7 +286,19 @@ async fn fail(db: &Db, job: &job::Model, worker: &str, error: &str) -> ServiceRe
             .filter(held_by(job, worker))
     };
     match update(status, finished).exec(&*txn).await {
-        Ok(_) => txn.commit().await?,
+        Ok(_) => {
+            if status == "failed"
+                && JobKind::parse(&job.kind) == Some(JobKind::DeliverWebhook)
+                && let Some(id) = job
+                    .payload
+                    .get("delivery_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok())
+            {
+                super::webhooks::abandon(&*txn, id, &error).await?;
+            }
+            txn.commit().await?
+        }
         // A copy was queued since the check: that copy will do the work.
         Err(error) if super::error::is_unique_violation(&error) => {
             drop(txn);
@@ -333,8 +345,11 @@ async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
 /// Claims and runs due jobs until there are none; returns how many ran.
 pub async fn run_due(db: &Db, worker: &str) -> ServiceResult<usize> {
     let mut ran = 0;
-    // Events committed since the last look become deliveries (jobs) first.
-    super::webhooks::dispatch(db).await?;
+    // Events committed since the last look become deliveries (jobs) first;
+    // a failure there must not stop the jobs already queued.
+    if let Err(error) = super::webhooks::dispatch(db).await {
+        tracing::error!(%error, "fanning events out to webhook subscriptions failed");
+    }
     while let Some(job) = claim(db, worker).await? {
         ran += 1;
         if job.attempts > job.max_attempts {

@@ -432,24 +432,16 @@ pub(crate) async fn record_noted_movement<C: sea_orm::ConnectionTrait>(
     actor: &Actor,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<stock_movement::Model, sea_orm::DbErr> {
-    stock_movement::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        stock_lot_id: Set(level.id),
-        warehouse_id: Set(level.warehouse_id),
-        product_id: Set(level.product_id),
-        sku: Set(level.sku.clone()),
-        lot: Set(level.lot.clone()),
-        kind: Set(kind.as_str().to_owned()),
-        on_hand_delta: Set(on_hand_delta),
-        reserved_delta: Set(reserved_delta),
-        reference_type: Set(reference.map(|(kind, _)| kind.to_owned())),
-        reference_id: Set(reference.map(|(_, id)| id)),
-        note: Set(note.map(str::to_owned)),
-        actor: Set(actor.sub.clone()),
-        created_at: Set(at),
-    }
-    .insert(conn)
-    .await
+    let mut row = movement(
+        level,
+        kind,
+        (on_hand_delta, reserved_delta),
+        reference,
+        actor,
+        at,
+    );
+    row.note = Set(note.map(str::to_owned));
+    row.insert(conn).await
 }
 
 pub async fn list_levels(

@@ -29,6 +29,7 @@ use super::jobs::{self, JobKind};
 use super::page::fetch_page;
 use super::{Db, ServiceError, ServiceResult, WebhookConfig};
 use crate::domain::actor::{Actor, Permission};
+use crate::domain::event::EventType;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::validation::Parse;
 use crate::domain::webhook::{
@@ -38,6 +39,8 @@ use crate::domain::webhook::{
 
 /// Events fanned out per dispatcher transaction.
 const DISPATCH_BATCH: u64 = 200;
+/// Delivery rows per insert statement.
+const INSERT_CHUNK: usize = 1000;
 /// How much of a receiver's answer the attempt log keeps.
 const EXCERPT_CHARS: usize = 1024;
 /// How much of a receiver's answer is read at all.
@@ -511,9 +514,15 @@ pub async fn dispatch(db: &Db) -> ServiceResult<usize> {
         let mut deliveries = Vec::new();
         for event in &events {
             for subscription in &subscriptions {
-                let in_scope = subscription
-                    .customer_id
-                    .is_none_or(|id| event.customer_id == Some(id));
+                // A customer's scope sees what a partner token sees: no
+                // staff-only events (review internals, transfers).
+                let in_scope = match subscription.customer_id {
+                    None => true,
+                    Some(id) => {
+                        event.customer_id == Some(id)
+                            && EventType::parse(&event.event_type).is_some_and(|t| !t.staff_only())
+                    }
+                };
                 if in_scope
                     && crate::domain::webhook::matches(&subscription.event_types, &event.event_type)
                 {
@@ -560,9 +569,11 @@ pub async fn dispatch(db: &Db) -> ServiceResult<usize> {
             )
             .await?;
         }
-        if !deliveries.is_empty() {
-            dispatched += deliveries.len();
-            webhook_delivery::Entity::insert_many(deliveries)
+        dispatched += deliveries.len();
+        // Chunks keep each statement far below PostgreSQL's 65,535 binds
+        // (13 per row), however many subscriptions an event matches.
+        for chunk in deliveries.chunks(INSERT_CHUNK) {
+            webhook_delivery::Entity::insert_many(chunk.to_vec())
                 .on_conflict(
                     OnConflict::columns([
                         webhook_delivery::Column::SubscriptionId,
@@ -729,6 +740,38 @@ pub(crate) async fn deliver(db: &Db, id: Uuid, replay: bool) -> anyhow::Result<(
     Ok(())
 }
 
+/// The delivery's job failed for good (its workers kept dying or the
+/// database kept failing): the delivery is dead-lettered, so it can be
+/// replayed, instead of staying pending with nothing behind it. On the
+/// transaction that fails the job.
+pub(crate) async fn abandon<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    error: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let at = super::now();
+    webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::Status,
+            Expr::val(DeliveryStatus::Dead.as_str()),
+        )
+        .col_expr(
+            webhook_delivery::Column::LastError,
+            Expr::val(error.to_owned()),
+        )
+        .col_expr(
+            webhook_delivery::Column::NextAttemptAt,
+            Expr::val(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(webhook_delivery::Column::FinishedAt, Expr::val(at))
+        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::val(at))
+        .filter(webhook_delivery::Column::Id.eq(id))
+        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 async fn finish(
     db: &Db,
     delivery: &webhook_delivery::Model,
@@ -813,7 +856,10 @@ async fn send(
     // check it against theirs.
     let timestamp = super::now().timestamp();
     let signature = signer.signature_header(&msg_id, timestamp, delivery.body.as_bytes());
-    let request = client(db)
+    let Some(client) = client(db) else {
+        return failed("the webhook client could not be built (see the server log)".to_owned());
+    };
+    let request = client
         .post(url)
         .header("content-type", "application/json")
         .header("webhook-id", &msg_id)
@@ -872,25 +918,31 @@ fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     (at.with_timezone(&Utc) - now).to_std().ok()
 }
 
-fn client(db: &Db) -> &reqwest::Client {
-    db.webhook_client.get_or_init(|| {
-        let config = db.config().webhooks.clone();
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("Dingdan-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver {
-                config: Arc::new(config),
-            }))
-            .build()
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "cannot build the webhook client; using the default");
-                reqwest::Client::new()
-            })
-    })
+/// The guarded client; `None` when it cannot be built (never a fallback
+/// without the guard).
+fn client(db: &Db) -> Option<&reqwest::Client> {
+    if let Some(client) = db.webhook_client.get() {
+        return Some(client);
+    }
+    let config = db.config().webhooks.clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let built = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("Dingdan-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver {
+            config: Arc::new(config),
+        }))
+        .build();
+    match built {
+        Ok(client) => Some(db.webhook_client.get_or_init(|| client)),
+        Err(error) => {
+            tracing::error!(%error, "cannot build the webhook client");
+            None
+        }
+    }
 }
 
 /// Resolves names and hands the connector only the addresses webhooks may
