@@ -114,15 +114,29 @@ impl AuthKeys {
 
     /// Checks an `Authorization` header value and returns who is calling.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Actor, AuthError> {
+        self.verify_header_until(header).map(|(actor, _)| actor)
+    }
+
+    /// Like [`Self::verify_header`], with the moment the token stops being
+    /// accepted (its `exp` plus the clock leeway), for long-lived
+    /// connections that must end with their token.
+    pub fn verify_header_until(
+        &self,
+        header: Option<&str>,
+    ) -> Result<(Actor, chrono::DateTime<chrono::Utc>), AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::Malformed)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(AuthError::Malformed);
         }
-        self.verify(token.trim())
+        self.decode(token.trim())
     }
 
     pub fn verify(&self, token: &str) -> Result<Actor, AuthError> {
+        self.decode(token).map(|(actor, _)| actor)
+    }
+
+    fn decode(&self, token: &str) -> Result<(Actor, chrono::DateTime<chrono::Utc>), AuthError> {
         let header = decode_header(token).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             AuthError::Invalid(
@@ -177,11 +191,21 @@ impl AuthKeys {
         let mut roles: Vec<Role> = claims.roles.iter().filter_map(|r| r.parse().ok()).collect();
         roles.sort();
         roles.dedup();
-        Ok(Actor {
-            sub: claims.sub,
-            roles,
-            customer_id: claims.customer_id,
-        })
+        let until = chrono::DateTime::from_timestamp(
+            claims
+                .exp
+                .saturating_add(i64::try_from(LEEWAY_SECS).unwrap_or(0)),
+            0,
+        )
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        Ok((
+            Actor {
+                sub: claims.sub,
+                roles,
+                customer_id: claims.customer_id,
+            },
+            until,
+        ))
     }
 }
 
@@ -194,6 +218,9 @@ struct TokenClaims {
     roles: Vec<String>,
     #[serde(default)]
     customer_id: Option<Uuid>,
+    /// Required (checked by `jsonwebtoken`); kept to end long-lived
+    /// connections when the token expires.
+    exp: i64,
 }
 
 /// Parses a duration such as `90s`, `15m`, `1h`, `7d` or a bare number of seconds.

@@ -154,12 +154,18 @@ pub fn spawn_job_workers(
     count: usize,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let host = std::process::id();
+    // The pid alone is not unique (every container's server is pid 1): a
+    // random part tells processes apart, the pid helps operators.
+    let process = format!(
+        "{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     (0..count)
         .map(|n| {
             tokio::spawn(crate::service::jobs::work(
                 db.clone(),
-                format!("pid-{host}-worker-{n}"),
+                format!("{process}-worker-{n}"),
                 stop.clone(),
             ))
         })

@@ -263,3 +263,98 @@ async fn an_invalid_token_is_refused_at_connection_init() {
         .unwrap();
     assert_eq!(plain.status(), 400);
 }
+
+#[tokio::test]
+async fn a_burst_of_events_larger_than_a_page_is_streamed_whole() {
+    use dingdan_entity::outbox;
+    use sea_orm::{ActiveValue::Set, EntityTrait as _};
+
+    let app = spawn_app().await;
+    let customer = customer_and_product(&app, "LIVE-B").await;
+    let order = app
+        .post(
+            "/api/v1/orders",
+            &app.admin(),
+            &order_body(&customer, "LIVE-B", "LB-1"),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id: uuid::Uuid = order["id"].as_str().unwrap().parse().unwrap();
+    let mut socket = connect(&app, &app.admin()).await;
+    subscribe(
+        &mut socket,
+        "1",
+        "orderId: $order",
+        json!({"order": id.to_string()}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // 700 events stamped with one instant, committed at once: more than the
+    // tail reads per page, all inside its window.
+    const BURST: usize = 700;
+    let at = chrono::Utc::now();
+    let rows: Vec<outbox::ActiveModel> = (0..BURST)
+        .map(|n| outbox::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            event_type: Set("order.updated".to_owned()),
+            aggregate_type: Set("order".to_owned()),
+            aggregate_id: Set(id),
+            aggregate_version: Set(n as i32 + 100),
+            customer_id: Set(customer.parse().ok()),
+            payload: Set(json!({"data": {"n": n}})),
+            created_at: Set(at),
+            dispatched_at: Set(Some(at)),
+        })
+        .collect();
+    let conn = sea_orm::Database::connect(&app.database.url).await.unwrap();
+    outbox::Entity::insert_many(rows)
+        .exec_without_returning(&conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < BURST {
+        let message = next(&mut socket).await;
+        assert_eq!(message["type"], "next", "{message}");
+        let n = message["payload"]["data"]["orderEvents"]["data"]["n"]
+            .as_u64()
+            .expect("a burst event");
+        assert!(seen.insert(n), "event {n} arrived twice");
+    }
+    assert_eq!(seen.len(), BURST);
+}
+
+#[tokio::test]
+async fn the_connection_closes_when_its_token_expires() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+
+    let app = spawn_app().await;
+    // Expired 27 s ago: still inside the 30 s clock leeway, for 3 s more.
+    let now = chrono::Utc::now().timestamp();
+    let token = encode(
+        &Header::default(),
+        &json!({"sub": "short-lived", "roles": ["admin"], "iat": now - 60, "exp": now - 27,
+                "iss": "dingdan", "aud": "dingdan"}),
+        &EncodingKey::from_secret(dingdan_tests::TEST_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut socket = connect(&app, &token).await;
+    let customer = customer_and_product(&app, "LIVE-X").await;
+    subscribe(
+        &mut socket,
+        "1",
+        "customerId: $customer",
+        json!({"customer": customer}),
+    )
+    .await;
+    let closed = next(&mut socket).await;
+    assert_eq!(closed["type"], "closed", "{closed}");
+    let frame = closed["frame"].as_str().unwrap();
+    assert!(
+        frame.contains("4403") && frame.contains("expired"),
+        "{frame}"
+    );
+}

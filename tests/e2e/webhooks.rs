@@ -396,6 +396,30 @@ async fn failures_follow_the_retry_schedule_then_dead_letter_and_replay_keeps_th
     );
     assert!(all.iter().all(|r| r.body == all[0].body));
 
+    // A replay that fails does not undo the success before it.
+    receiver.answer_always(Answer::status(503));
+    app.post(
+        &format!("/api/v1/webhook-deliveries/{id}/replay"),
+        &app.admin(),
+        &json!({}),
+    )
+    .await
+    .expect(202);
+    app.settle().await;
+    let still = app
+        .get(&format!("/api/v1/webhook-deliveries/{id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(still["status"], "succeeded");
+    assert_eq!(still["last_status_code"], 503);
+    assert_eq!(still["attempt_log"][11]["replay"], true);
+    assert_eq!(still["attempt_log"][11]["status_code"], 503);
+    assert!(
+        still["next_attempt_at"].is_null(),
+        "a replay is not retried"
+    );
+
     // An unknown delivery is 404.
     app.post(
         &format!("/api/v1/webhook-deliveries/{}/replay", uuid::Uuid::now_v7()),
@@ -510,6 +534,11 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
         "receivers on the old secret still verify"
     );
     assert!(verify(&new, &during), "receivers on the new secret verify");
+    // Rotating again during the overlap would cut it short: refused.
+    let path = format!("/api/v1/webhooks/subscriptions/{id}/rotate-secret");
+    let (admin, empty) = (app.admin(), json!({}));
+    let rotate = || app.post(&path, &admin, &empty);
+    rotate().await.expect_problem(409, "rotation_in_progress");
 
     // After the overlap (24 h by default), only the new one signs.
     app.db.advance_clock(Duration::from_secs(25 * 3600));
@@ -519,6 +548,13 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
     assert_eq!(after.header("webhook-signature").split(' ').count(), 1);
     assert!(verify(&new, &after));
     assert!(!verify(&old, &after));
+    // And the next rotation is allowed again, overlapping with `new`.
+    let third = rotate().await.expect(200).body;
+    place_order(&app, "WH-ROT-3").await;
+    app.settle().await;
+    let last = receiver.received().remove(2);
+    assert!(verify(&new, &last));
+    assert!(verify(third["secret"].as_str().unwrap(), &last));
 }
 
 #[tokio::test]
@@ -907,4 +943,77 @@ async fn a_name_resolving_to_an_allowed_network_is_delivered_to() {
     app.settle().await;
     assert_eq!(receiver.received().len(), 1);
     assert_eq!(deliveries(&app, "").await[0]["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_delivery_whose_job_gives_up_is_dead_lettered_and_can_be_replayed() {
+    use dingdan_entity::job;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, sea_query::Expr};
+
+    let app = app_allowing_loopback().await;
+    let receiver = Receiver::start().await;
+    receiver.answer_next(Answer::status(500));
+    subscribe(&app, &receiver.url("/hook"), json!(["order.created"])).await;
+    place_order(&app, "WH-ABANDON").await;
+    app.settle().await;
+    let pending = deliveries(&app, "").await.remove(0);
+    assert_eq!(pending["status"], "pending");
+
+    // Its retry job was claimed by workers that all died mid-send: the
+    // lease ran out on its last allowed attempt.
+    let conn = sea_orm::Database::connect(&app.database.url).await.unwrap();
+    let changed = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::val("running"))
+        .col_expr(job::Column::LockedBy, Expr::val("a-dead-worker"))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::val(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .col_expr(job::Column::Attempts, Expr::col(job::Column::MaxAttempts))
+        .filter(job::Column::Kind.eq("deliver_webhook"))
+        .filter(job::Column::Status.eq("queued"))
+        .exec(&conn)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected, 1);
+    conn.close().await.unwrap();
+    // (Not `settle`, which fails the test on a failed job: here one must.)
+    let run = async || {
+        dingdan::service::jobs::run_due(&app.db, "test")
+            .await
+            .unwrap()
+    };
+    assert_eq!(run().await, 1);
+    let failed = dingdan::service::jobs::failed(&app.db).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, "deliver_webhook");
+
+    let dead = deliveries(&app, "").await.remove(0);
+    assert_eq!(dead["status"], "dead", "{dead}");
+    assert!(
+        dead["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("worker stopped"),
+        "{dead}"
+    );
+    assert_eq!(receiver.received().len(), 1, "nothing was sent meanwhile");
+    assert_eq!(
+        dingdan::service::jobs::outstanding(&app.db).await.unwrap(),
+        0
+    );
+
+    // A dead letter can be replayed like any other.
+    let id = dead["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/webhook-deliveries/{id}/replay"),
+        &app.admin(),
+        &json!({}),
+    )
+    .await
+    .expect(202);
+    assert_eq!(run().await, 1);
+    let done = deliveries(&app, "").await.remove(0);
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(receiver.received().len(), 2);
 }

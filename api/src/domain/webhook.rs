@@ -241,8 +241,16 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         let [a, b] = segments[6].to_be_bytes();
         let [c, d] = segments[7].to_be_bytes();
         forbidden_v4(Ipv4Addr::new(a, b, c, d)).or(Some("an IPv4-compatible address"))
+    } else if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        // NAT64's well-known prefix (RFC 6052): the gateway forwards to the
+        // embedded IPv4 address, which decides (DNS64-only networks reach
+        // every public host this way).
+        let [a, b] = segments[6].to_be_bytes();
+        let [c, d] = segments[7].to_be_bytes();
+        forbidden_v4(Ipv4Addr::new(a, b, c, d))
     } else if segments[0] == 0x64 && segments[1] == 0xff9b {
-        Some("a NAT64 address")
+        // The local-use prefix (RFC 8215) translates by site rules.
+        Some("a local-use NAT64 address")
     } else if segments[0] == 0x2002 || (segments[0] == 0x2001 && segments[1] == 0) {
         // 6to4 and Teredo embed IPv4 addresses that could be internal.
         Some("a tunnelling address")
@@ -325,6 +333,8 @@ mod tests {
             "::ffff:8.8.8.8",
             "::127.0.0.1",
             "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::808:808",
             "2002:7f00:1::",
         ] {
             let ip: IpAddr = forbidden.parse().unwrap();
@@ -333,7 +343,13 @@ mod tests {
                 "{forbidden} must be refused"
             );
         }
-        for allowed in ["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111"] {
+        // A public host behind the NAT64 gateway of a DNS64-only network.
+        for allowed in [
+            "8.8.8.8",
+            "93.184.216.34",
+            "2606:4700:4700::1111",
+            "64:ff9b::5db8:d822",
+        ] {
             let ip: IpAddr = allowed.parse().unwrap();
             assert_eq!(forbidden_address(ip), None, "{allowed} is public");
         }

@@ -63,7 +63,8 @@ pub async fn execute(
 /// `graphql-transport-ws` protocol (or the older `graphql-ws`). The token
 /// goes in the upgrade request's `Authorization` header or in the
 /// `connection_init` payload (`{"Authorization": "Bearer …"}`); an invalid
-/// one closes the connection with 4403.
+/// one closes the connection with 4403, and so does the token expiring while
+/// the connection is open (the client reconnects with a fresh token).
 pub async fn websocket(
     state: web::Data<AppState>,
     schema: web::Data<DingdanSchema>,
@@ -90,11 +91,17 @@ pub async fn websocket(
         Some(header) => Some(
             state
                 .auth
-                .verify_header(header.to_str().ok())
+                .verify_header_until(header.to_str().ok())
                 .map_err(actix_web::error::ErrorUnauthorized)?,
         ),
         None => None,
     };
+    // When the connection's token stops being valid; set by the upgrade
+    // request's header or by `connection_init`.
+    let expires: std::sync::Arc<std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>> =
+        std::sync::Arc::new(std::sync::Mutex::new(
+            header_actor.as_ref().map(|(_, until)| *until),
+        ));
     let (mut response, mut session, messages) = actix_ws::handle(&req, body)?;
     response.headers_mut().insert(
         actix_web::http::header::SEC_WEBSOCKET_PROTOCOL,
@@ -117,10 +124,12 @@ pub async fn websocket(
             })
         });
     let auth = state.auth.clone();
+    let expires_on_init = expires.clone();
     let mut stream = WebSocket::new(schema.get_ref().clone(), texts, protocol)
         .on_connection_init(move |payload| {
             let auth = auth.clone();
-            let header_actor = header_actor.clone();
+            let header_actor = header_actor.clone().map(|(actor, _)| actor);
+            let expires = expires_on_init.clone();
             async move {
                 let mut data = async_graphql::Data::default();
                 let token = ["Authorization", "authorization"]
@@ -129,9 +138,12 @@ pub async fn websocket(
                     .map(str::to_owned);
                 match token {
                     Some(header) => {
-                        let actor = auth
-                            .verify_header(Some(&header))
+                        let (actor, until) = auth
+                            .verify_header_until(Some(&header))
                             .map_err(|e| async_graphql::Error::new(format!("unauthorized: {e}")))?;
+                        if let Ok(mut expires) = expires.lock() {
+                            *expires = Some(until);
+                        }
                         data.insert(actor);
                     }
                     None => {
@@ -145,7 +157,27 @@ pub async fn websocket(
         })
         .keepalive_timeout(std::time::Duration::from_secs(60));
     actix_web::rt::spawn(async move {
-        while let Some(message) = stream.next().await {
+        loop {
+            let deadline = expires.lock().ok().and_then(|e| *e);
+            let wait = deadline.map_or(std::time::Duration::from_secs(3600), |until| {
+                (until - chrono::Utc::now()).to_std().unwrap_or_default()
+            });
+            let message = tokio::select! {
+                message = stream.next() => message,
+                () = tokio::time::sleep(wait) => {
+                    if deadline.is_some_and(|until| until <= chrono::Utc::now()) {
+                        let _ = session
+                            .close(Some(actix_ws::CloseReason {
+                                code: actix_ws::CloseCode::Other(4403),
+                                description: Some("the token expired".to_owned()),
+                            }))
+                            .await;
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let Some(message) = message else { break };
             let sent = match message {
                 WsMessage::Text(text) => session.text(text).await,
                 WsMessage::Close(code, reason) => {

@@ -113,6 +113,7 @@ impl WebhookMutation {
     }
 
     /// A new secret, shown this once; the old one signs beside it for the overlap.
+    /// During an overlap another rotation is refused (`rotation_in_progress`).
     async fn rotate_webhook_secret(
         &self,
         ctx: &Context<'_>,

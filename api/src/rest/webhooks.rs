@@ -126,7 +126,10 @@ pub async fn delete_subscription(
 
 /// A new signing secret, returned once. The old one keeps signing beside it
 /// (two `v1,` entries in `webhook-signature`) for the configured overlap
-/// (`DINGDAN_WEBHOOK_SECRET_OVERLAP_HOURS`, default 24).
+/// (`DINGDAN_WEBHOOK_SECRET_OVERLAP_HOURS`, default 24). Rotating again
+/// while that overlap lasts is 409 `rotation_in_progress` (it would end the
+/// old secret's overlap early); to revoke every secret at once, delete the
+/// subscription and create a new one.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Subscription id")),

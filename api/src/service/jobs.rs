@@ -33,6 +33,9 @@ use super::{Db, ServiceError, ServiceResult, now};
 const POLL: Duration = Duration::from_millis(500);
 /// Finished jobs are kept this long, for operators, then purged.
 const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
+/// How often a busy worker stops to fan new events out to webhook
+/// subscriptions, so a backlog of jobs does not hold new events back.
+const DISPATCH_EVERY: Duration = Duration::from_secs(1);
 /// How often a worker purges expired records.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -190,12 +193,15 @@ async fn claim(db: &Db, worker: &str) -> ServiceResult<Option<job::Model>> {
         .transpose()?)
 }
 
-/// The condition for changing a claimed job: its lease is still this worker's.
+/// The condition for changing a claimed job: its lease is still this
+/// worker's, from this claim (a job retaken after its lease ran out counts
+/// one more attempt, even if the same worker retook it).
 fn held_by(job: &job::Model, worker: &str) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(job::Column::Id.eq(job.id))
         .add(job::Column::Status.eq("running"))
         .add(job::Column::LockedBy.eq(worker))
+        .add(job::Column::Attempts.eq(job.attempts))
 }
 
 /// Marks a job done.
@@ -222,7 +228,7 @@ async fn finish(db: &Db, job: &job::Model, worker: &str) -> ServiceResult<()> {
 
 /// Keeps a running job's lease while its work runs.
 fn keep_lease(db: &Db, job: &job::Model, worker: &str) -> tokio::task::JoinHandle<()> {
-    let (db, id, worker) = (db.clone(), job.id, worker.to_owned());
+    let (db, id, held) = (db.clone(), job.id, held_by(job, worker));
     let lease = db.config().job_lease;
     tokio::spawn(async move {
         loop {
@@ -232,9 +238,7 @@ fn keep_lease(db: &Db, job: &job::Model, worker: &str) -> tokio::task::JoinHandl
                 let txn = db.write().await?;
                 job::Entity::update_many()
                     .col_expr(job::Column::LockedUntil, Expr::val(until))
-                    .filter(job::Column::Id.eq(id))
-                    .filter(job::Column::Status.eq("running"))
-                    .filter(job::Column::LockedBy.eq(worker.clone()))
+                    .filter(held.clone())
                     .exec(&*txn)
                     .await?;
                 txn.commit().await
@@ -325,7 +329,17 @@ async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
                 .and_then(Value::as_str)
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(|| anyhow::anyhow!("a deliver_webhook job without a delivery_id"))?;
-            let replay = job.payload.get("replay").and_then(Value::as_bool) == Some(true);
+            // A replay remembers the status it started from (older jobs
+            // without it count as replays of a dead letter).
+            let replay =
+                (job.payload.get("replay").and_then(Value::as_bool) == Some(true)).then(|| {
+                    job.payload
+                        .get("replay_of")
+                        .and_then(Value::as_str)
+                        .and_then(crate::domain::webhook::DeliveryStatus::parse)
+                        .filter(|s| *s != crate::domain::webhook::DeliveryStatus::Pending)
+                        .unwrap_or(crate::domain::webhook::DeliveryStatus::Dead)
+                });
             super::webhooks::deliver(db, id, replay).await?;
             Ok(())
         }
@@ -345,12 +359,23 @@ async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
 /// Claims and runs due jobs until there are none; returns how many ran.
 pub async fn run_due(db: &Db, worker: &str) -> ServiceResult<usize> {
     let mut ran = 0;
-    // Events committed since the last look become deliveries (jobs) first;
-    // a failure there must not stop the jobs already queued.
-    if let Err(error) = super::webhooks::dispatch(db).await {
-        tracing::error!(%error, "fanning events out to webhook subscriptions failed");
-    }
-    while let Some(job) = claim(db, worker).await? {
+    // Events committed since the last look become deliveries (jobs) first,
+    // and again every second while jobs keep the worker busy; a failure
+    // there must not stop the jobs already queued.
+    let dispatch = || async {
+        if let Err(error) = super::webhooks::dispatch(db).await {
+            tracing::error!(%error, "fanning events out to webhook subscriptions failed");
+        }
+        tokio::time::Instant::now()
+    };
+    let mut dispatched = dispatch().await;
+    loop {
+        if dispatched.elapsed() >= DISPATCH_EVERY {
+            dispatched = dispatch().await;
+        }
+        let Some(job) = claim(db, worker).await? else {
+            break;
+        };
         ran += 1;
         if job.attempts > job.max_attempts {
             // Its lease ran out on every attempt: the worker died each time.

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ColumnTrait as _, Condition, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _,
 };
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -23,8 +24,14 @@ use super::Db;
 /// How often the outbox is looked at while somebody listens.
 const POLL: Duration = Duration::from_millis(200);
 /// Events are read again this far back: a transaction that committed late
-/// with an earlier timestamp is still seen (each event is sent once).
-const OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
+/// with an earlier timestamp is still seen (each event is sent once). An
+/// event whose transaction commits later than this after it was stamped is
+/// not streamed live (webhooks, which do not depend on time, still carry
+/// it). Only ids and times are re-read; whole rows are fetched once.
+const OVERLAP: chrono::Duration = chrono::Duration::seconds(30);
+/// Rows read per page: the window is walked in keyset pages, so any number
+/// of events in it is seen.
+const PAGE: u64 = 500;
 /// The tail stops after this long without listeners.
 const IDLE: Duration = Duration::from_secs(5);
 /// Events a slow subscriber may fall behind by before it misses some.
@@ -88,37 +95,80 @@ async fn tail(db: Db, hub: Arc<Hub>) {
             continue;
         }
         idle = Duration::ZERO;
-        let rows = outbox::Entity::find()
-            .filter(outbox::Column::CreatedAt.gte(watermark - OVERLAP))
+        if let Err(error) = read_window(&db, &hub, started, &mut watermark, &mut sent).await {
+            tracing::warn!(%error, "live events: cannot read the outbox");
+            continue;
+        }
+        let horizon = watermark - OVERLAP;
+        sent.retain(|_, at| *at >= horizon);
+    }
+}
+
+/// Reads the window `[watermark - OVERLAP, …)` in keyset pages of
+/// `(created_at, id)` and broadcasts every event not sent before.
+async fn read_window(
+    db: &Db,
+    hub: &Hub,
+    started: DateTime<Utc>,
+    watermark: &mut DateTime<Utc>,
+    sent: &mut HashMap<Uuid, DateTime<Utc>>,
+) -> Result<(), sea_orm::DbErr> {
+    let since = *watermark - OVERLAP;
+    let mut after: Option<(DateTime<Utc>, Uuid)> = None;
+    loop {
+        let mut keys = outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::Id)
+            .column(outbox::Column::CreatedAt)
+            .filter(outbox::Column::CreatedAt.gte(since));
+        if let Some((at, id)) = after {
+            keys = keys.filter(
+                Condition::any().add(outbox::Column::CreatedAt.gt(at)).add(
+                    Condition::all()
+                        .add(outbox::Column::CreatedAt.eq(at))
+                        .add(outbox::Column::Id.gt(id)),
+                ),
+            );
+        }
+        let keys: Vec<(Uuid, DateTime<Utc>)> = keys
             .order_by_asc(outbox::Column::CreatedAt)
             .order_by_asc(outbox::Column::Id)
-            .limit(2000)
+            .limit(PAGE)
+            .into_tuple()
             .all(db.read())
-            .await;
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(error) => {
-                tracing::warn!(%error, "live events: cannot read the outbox");
-                continue;
+            .await?;
+        let fresh: Vec<Uuid> = keys
+            .iter()
+            .filter(|(id, at)| *at >= started && !sent.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        if !fresh.is_empty() {
+            let rows = outbox::Entity::find()
+                .filter(outbox::Column::Id.is_in(fresh))
+                .order_by_asc(outbox::Column::CreatedAt)
+                .order_by_asc(outbox::Column::Id)
+                .all(db.read())
+                .await?;
+            for row in rows {
+                sent.insert(row.id, row.created_at);
+                let _ = hub.tx.send(Arc::new(LiveEvent {
+                    id: row.id,
+                    event_type: row.event_type,
+                    resource_type: row.aggregate_type,
+                    resource_id: row.aggregate_id,
+                    version: row.aggregate_version,
+                    customer_id: row.customer_id,
+                    occurred_at: row.created_at,
+                    payload: row.payload,
+                }));
             }
-        };
-        for row in rows {
-            watermark = watermark.max(row.created_at);
-            if row.created_at < started || sent.insert(row.id, row.created_at).is_some() {
-                continue;
-            }
-            let _ = hub.tx.send(Arc::new(LiveEvent {
-                id: row.id,
-                event_type: row.event_type,
-                resource_type: row.aggregate_type,
-                resource_id: row.aggregate_id,
-                version: row.aggregate_version,
-                customer_id: row.customer_id,
-                occurred_at: row.created_at,
-                payload: row.payload,
-            }));
         }
-        let horizon = watermark - OVERLAP - OVERLAP;
-        sent.retain(|_, at| *at >= horizon);
+        if let Some(&(id, at)) = keys.last() {
+            *watermark = (*watermark).max(at);
+            after = Some((at, id));
+        }
+        if keys.len() < PAGE as usize {
+            return Ok(());
+        }
     }
 }

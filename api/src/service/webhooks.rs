@@ -289,6 +289,9 @@ pub async fn delete_subscription(db: &Db, actor: &Actor, id: Uuid) -> ServiceRes
 
 /// A new secret, returned once; the old one keeps signing beside it for the
 /// configured overlap so receivers can switch without missing a message.
+/// While an overlap lasts, rotating again is refused (409): it would end the
+/// promised overlap of the secret before. A leaked secret is revoked at once
+/// by deleting the subscription and creating a new one.
 pub async fn rotate_secret(
     db: &Db,
     actor: &Actor,
@@ -297,11 +300,26 @@ pub async fn rotate_secret(
     actor.require(Permission::WebhookManage)?;
     check_customer_scope(actor)?;
     let secret = Secret::generate().to_string();
-    let at = super::now();
+    let at = db.now();
     let overlap = chrono::Duration::from_std(db.config().webhooks.secret_overlap)
         .unwrap_or_else(|_| chrono::Duration::hours(24));
     let txn = db.write().await?;
     let current = find_subscription(&*txn, id).await?;
+    if let Some(until) = current.previous_secret_expires_at
+        && current.previous_secret.is_some()
+        && until > at
+    {
+        return Err(ServiceError::Conflict {
+            code: "rotation_in_progress",
+            message: format!(
+                "the secret before the last rotation stays valid until {}; rotating again now \
+                 would cut that overlap short. Rotate after it, or delete and re-create the \
+                 subscription to revoke every secret at once",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            existing_id: Some(id),
+        });
+    }
     let mut row: webhook_subscription::ActiveModel = current.clone().into();
     row.previous_secret = Set(Some(current.secret));
     row.previous_secret_expires_at = Set(Some(at + overlap));
@@ -449,7 +467,7 @@ pub async fn replay_delivery(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<
     jobs::enqueue(
         &*txn,
         JobKind::DeliverWebhook,
-        json!({"delivery_id": id, "replay": true}),
+        json!({"delivery_id": id, "replay": true, "replay_of": row.status}),
         Some(&format!("webhook:{id}")),
         at,
     )
@@ -612,7 +630,11 @@ struct Sent {
 /// 410 (the subscription is disabled), a retry on the schedule, or the dead
 /// letter after the last attempt. A replay is one attempt outside the
 /// schedule.
-pub(crate) async fn deliver(db: &Db, id: Uuid, replay: bool) -> anyhow::Result<()> {
+pub(crate) async fn deliver(
+    db: &Db,
+    id: Uuid,
+    replay: Option<DeliveryStatus>,
+) -> anyhow::Result<()> {
     let Some(delivery) = webhook_delivery::Entity::find_by_id(id)
         .one(db.read())
         .await?
@@ -660,7 +682,7 @@ pub(crate) async fn deliver(db: &Db, id: Uuid, replay: bool) -> anyhow::Result<(
         .filter(webhook_delivery::Column::Status.eq("pending"));
     let success = sent.status.is_some_and(|s| (200..300).contains(&s));
     let gone = sent.status == Some(410);
-    let retry = if success || gone || replay {
+    let retry = if success || gone || replay.is_some() {
         None
     } else {
         next_retry(attempt, rand::random::<f64>(), sent.retry_after)
@@ -672,7 +694,9 @@ pub(crate) async fn deliver(db: &Db, id: Uuid, replay: bool) -> anyhow::Result<(
             DeliveryStatus::Pending,
             Some(at + chrono::Duration::from_std(wait).unwrap_or_default()),
         ),
-        _ => (DeliveryStatus::Dead, None),
+        // A failed replay leaves the delivery as it was before: a delivery
+        // that once succeeded was received, whatever the replay met.
+        _ => (replay.unwrap_or(DeliveryStatus::Dead), None),
     };
     update = update
         .col_expr(webhook_delivery::Column::Status, Expr::val(status.as_str()))
@@ -688,7 +712,7 @@ pub(crate) async fn deliver(db: &Db, id: Uuid, replay: bool) -> anyhow::Result<(
         id: Set(Uuid::now_v7()),
         delivery_id: Set(id),
         attempt: Set(attempt),
-        replay: Set(replay),
+        replay: Set(replay.is_some()),
         started_at: Set(started_at),
         duration_ms: Set(i32::try_from(sent.elapsed.as_millis()).unwrap_or(i32::MAX)),
         status_code: Set(outcome_code),
