@@ -19,6 +19,10 @@ pub struct Model {
     pub contents: Json,
     pub packed_by: String,
     pub created_at: DateTimeUtc,
+    /// The shipment that took it, once shipped.
+    pub shipment_id: Option<Uuid>,
+    /// Protective measures taken: `["shock_proof", "sealed", "hazard_marked"]`.
+    pub measures: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m20261127_000004_review;
 mod m20261127_000005_allocation;
 mod m20261127_000006_read_indexes;
 mod m20261127_000007_webhooks;
+mod m20261127_000008_shipping;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_allocation::Migration),
             Box::new(m20261127_000006_read_indexes::Migration),
             Box::new(m20261127_000007_webhooks::Migration),
+            Box::new(m20261127_000008_shipping::Migration),
         ]
     }
 }

@@ -33,52 +33,10 @@ async fn warehouse(app: &TestApp, code: &str, lat: f64, lon: f64) -> String {
         .await)
 }
 
-/// An approved order of `lines` for `customer`, shipped to `ship_to` (merged
-/// into the default Shanghai address). A review that waits for a person (a
-/// stock shortfall does) is approved by an admin.
+/// An approved order (see [`TestApp::approved_order`]).
 async fn order(app: &TestApp, customer: &str, lines: Value, ship_to: Value) -> Value {
-    let mut to = address();
-    dingdan_tests::merge(&mut to, ship_to);
-    let placed = app
-        .post(
-            "/api/v1/orders",
-            &app.admin(),
-            &json!({"channel": "erp", "customer_id": customer, "ship_to": to,
-                    "contact": {"name": "Li Wei", "phone": "+86 21 5555 0101"}, "lines": lines}),
-        )
+    app.approved_order(customer, lines, json!({"ship_to": ship_to}))
         .await
-        .expect(201)
-        .body;
-    let mut placed = placed;
-    while placed["status"] == "in_review" {
-        let reviews = app
-            .get(
-                &format!("/api/v1/orders/{}/reviews", id(&placed)),
-                &app.admin(),
-            )
-            .await
-            .expect(200)
-            .body;
-        let pending = reviews["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["status"] == "pending")
-            .expect("a pending review")
-            .clone();
-        placed = app
-            .post(
-                &format!("/api/v1/reviews/{}/decision", id(&pending)),
-                &app.admin(),
-                &json!({"decision": "approve"}),
-            )
-            .await
-            .expect(200)
-            .body["order"]
-            .clone();
-    }
-    assert_eq!(placed["status"], "approved", "{placed}");
-    placed
 }
 
 async fn allocate(app: &TestApp, order: &Value, query: &str, body: Option<Value>) -> Reply {

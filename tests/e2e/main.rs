@@ -17,6 +17,7 @@ mod orders;
 mod pricing;
 mod reviews;
 mod schema_files;
+mod shipping;
 mod stock;
 mod warehouses;
 mod webhooks;

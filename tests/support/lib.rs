@@ -399,6 +399,54 @@ impl TestApp {
             .await
     }
 
+    /// An approved order of `lines` for `customer`, shipped to the default
+    /// Shanghai address; `overrides` merge into the request body (e.g.
+    /// `{"ship_to": {"city": …}}`). A review that waits for a person (a
+    /// stock shortfall does) is approved by an admin.
+    pub async fn approved_order(&self, customer: &str, lines: Value, overrides: Value) -> Value {
+        let mut body = json!({"channel": "erp", "customer_id": customer, "ship_to": address(),
+                              "contact": {"name": "Li Wei", "phone": "+86 21 5555 0101"}, "lines": lines});
+        merge(&mut body, overrides);
+        let placed = self
+            .post("/api/v1/orders", &self.admin(), &body)
+            .await
+            .expect(201)
+            .body;
+        let mut placed = placed;
+        while placed["status"] == "in_review" {
+            let reviews = self
+                .get(
+                    &format!("/api/v1/orders/{}/reviews", placed["id"].as_str().unwrap()),
+                    &self.admin(),
+                )
+                .await
+                .expect(200)
+                .body;
+            let pending = reviews["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["status"] == "pending")
+                .expect("a pending review")
+                .clone();
+            placed = self
+                .post(
+                    &format!(
+                        "/api/v1/reviews/{}/decision",
+                        pending["id"].as_str().unwrap()
+                    ),
+                    &self.admin(),
+                    &json!({"decision": "approve"}),
+                )
+                .await
+                .expect(200)
+                .body["order"]
+                .clone();
+        }
+        assert_eq!(placed["status"], "approved", "{placed}");
+        placed
+    }
+
     /// Every lot whose balance differs from the sum of its ledger entries.
     pub async fn ledger_mismatches(&self) -> Vec<Uuid> {
         dingdan::service::stock::ledger_mismatches(&self.db)

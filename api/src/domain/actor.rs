@@ -94,6 +94,12 @@ pub enum Permission {
     AllocationPolicyWrite,
     /// Manage webhook subscriptions, read and replay their deliveries.
     WebhookManage,
+    /// Manage carriers, their services and rate cards.
+    CarrierWrite,
+    /// Record tracking events and proof of delivery by hand.
+    TrackingWrite,
+    /// Manage courier accounts (tracking feeds and their secrets).
+    CourierAccountManage,
 }
 
 impl Permission {
@@ -125,6 +131,9 @@ impl Permission {
             Permission::Fulfilment => &[Admin, Warehouse],
             Permission::AllocationPolicyWrite => &[Admin, OrderManager],
             Permission::WebhookManage => &[Admin, Integration],
+            Permission::CarrierWrite => &[Admin, OrderManager, Warehouse],
+            Permission::TrackingWrite => &[Admin, Warehouse, Support, Integration],
+            Permission::CourierAccountManage => &[Admin, Integration],
         }
     }
 
@@ -153,7 +162,10 @@ impl Permission {
             | Permission::AllocationWrite
             | Permission::Fulfilment
             | Permission::AllocationPolicyWrite
-            | Permission::WebhookManage => false,
+            | Permission::WebhookManage
+            | Permission::CarrierWrite
+            | Permission::TrackingWrite
+            | Permission::CourierAccountManage => false,
         }
     }
 
@@ -181,6 +193,9 @@ impl Permission {
             Permission::Fulfilment => "fulfilment",
             Permission::AllocationPolicyWrite => "allocation_policy:write",
             Permission::WebhookManage => "webhooks:manage",
+            Permission::CarrierWrite => "carriers:write",
+            Permission::TrackingWrite => "tracking:write",
+            Permission::CourierAccountManage => "courier_accounts:manage",
         }
     }
 }

@@ -29,10 +29,18 @@ pub enum EventType {
     TransferShipped,
     TransferReceived,
     TransferCancelled,
+    ShipmentCreated,
+    OrderShipped,
+    ShipmentTrackingUpdated,
+    ShipmentOutForDelivery,
+    ShipmentDelivered,
+    ShipmentException,
+    ShipmentReturned,
+    OrderDelivered,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 28] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::OrderInfoRequested,
@@ -53,6 +61,14 @@ impl EventType {
         EventType::TransferShipped,
         EventType::TransferReceived,
         EventType::TransferCancelled,
+        EventType::ShipmentCreated,
+        EventType::OrderShipped,
+        EventType::ShipmentTrackingUpdated,
+        EventType::ShipmentOutForDelivery,
+        EventType::ShipmentDelivered,
+        EventType::ShipmentException,
+        EventType::ShipmentReturned,
+        EventType::OrderDelivered,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -77,6 +93,14 @@ impl EventType {
             EventType::TransferShipped => "transfer.shipped",
             EventType::TransferReceived => "transfer.received",
             EventType::TransferCancelled => "transfer.cancelled",
+            EventType::ShipmentCreated => "shipment.created",
+            EventType::OrderShipped => "order.shipped",
+            EventType::ShipmentTrackingUpdated => "shipment.tracking_updated",
+            EventType::ShipmentOutForDelivery => "shipment.out_for_delivery",
+            EventType::ShipmentDelivered => "shipment.delivered",
+            EventType::ShipmentException => "shipment.exception",
+            EventType::ShipmentReturned => "shipment.returned",
+            EventType::OrderDelivered => "order.delivered",
         }
     }
 
@@ -108,7 +132,15 @@ impl EventType {
             | EventType::OrderBackordered
             | EventType::OrderAllocationReleased
             | EventType::OrderPicked
-            | EventType::OrderReadyToShip => false,
+            | EventType::OrderReadyToShip
+            | EventType::ShipmentCreated
+            | EventType::OrderShipped
+            | EventType::ShipmentTrackingUpdated
+            | EventType::ShipmentOutForDelivery
+            | EventType::ShipmentDelivered
+            | EventType::ShipmentException
+            | EventType::ShipmentReturned
+            | EventType::OrderDelivered => false,
         }
     }
 
@@ -134,7 +166,15 @@ impl EventType {
             | EventType::TransferRequested
             | EventType::TransferShipped
             | EventType::TransferReceived
-            | EventType::TransferCancelled => true,
+            | EventType::TransferCancelled
+            | EventType::ShipmentCreated
+            | EventType::OrderShipped
+            | EventType::ShipmentTrackingUpdated
+            | EventType::ShipmentOutForDelivery
+            | EventType::ShipmentDelivered
+            | EventType::ShipmentException
+            | EventType::ShipmentReturned
+            | EventType::OrderDelivered => true,
         }
     }
 }
@@ -189,6 +229,26 @@ impl EventType {
             EventType::TransferShipped => "A transfer left its source warehouse.",
             EventType::TransferReceived => "A transfer arrived and is stock of its destination.",
             EventType::TransferCancelled => "A transfer was called off before leaving.",
+            EventType::ShipmentCreated => {
+                "Packages of an order were handed to a carrier under a tracking number."
+            }
+            EventType::OrderShipped => {
+                "An order shipped, all of it (`shipped`) or part (`partially_shipped`)."
+            }
+            EventType::ShipmentTrackingUpdated => {
+                "A courier (or staff) reported where a shipment is."
+            }
+            EventType::ShipmentOutForDelivery => {
+                "A shipment is out for delivery (customer-facing pre-arrival notice)."
+            }
+            EventType::ShipmentDelivered => {
+                "A shipment was delivered; its proof of delivery is recorded."
+            }
+            EventType::ShipmentException => {
+                "A shipment met a problem (failed attempt, damage, refusal): follow up."
+            }
+            EventType::ShipmentReturned => "A shipment is going back to the sender.",
+            EventType::OrderDelivered => "Every shipment of an order was delivered.",
         }
     }
 
@@ -203,6 +263,7 @@ impl EventType {
             EventType::OrderBackordered => Some("order_delay"),
             EventType::OrderRejected => Some("order_rejected"),
             EventType::OrderCancelled => Some("order_cancelled"),
+            EventType::ShipmentOutForDelivery => Some("pre_arrival"),
             _ => None,
         }
     }
@@ -365,6 +426,77 @@ impl EventType {
                 ("number", "string", "the transfer number"),
                 ("reason", "string|null", "why"),
             ],
+            EventType::ShipmentCreated => &[
+                ("order_id", "string", "the order"),
+                ("order_number", "string|null", "the order number"),
+                ("carrier_code", "string", "the carrier"),
+                ("service_code", "string", "the carrier's service"),
+                ("mode", "string", "express, road, rail or air"),
+                ("tracking_number", "string", "the carrier's reference"),
+                ("package_ids", "array", "the packages in it"),
+                ("price", "string", "decimal: what the carrier charges"),
+                ("currency", "string", "ISO 4217"),
+                ("estimated_delivery", "string|null", "date"),
+                (
+                    "override",
+                    "object|null",
+                    "when staff chose another service than the engine: engine_choice, reason",
+                ),
+            ],
+            EventType::OrderShipped => &[
+                STATUS,
+                ORDER_NUMBER,
+                ("shipment_id", "string", "the shipment that moved it"),
+                ("tracking_number", "string", "the carrier's reference"),
+                ("carrier_code", "string", "the carrier"),
+            ],
+            EventType::ShipmentTrackingUpdated
+            | EventType::ShipmentException
+            | EventType::ShipmentReturned => &[
+                ("order_id", "string", "the order"),
+                ("order_number", "string|null", "the order number"),
+                ("tracking_number", "string", "the carrier's reference"),
+                ("carrier_code", "string", "the carrier"),
+                ("status", "string", "the shipment's status after the event"),
+                (
+                    "event_status",
+                    "string",
+                    "what the event reported: info_received, in_transit, out_for_delivery, delivered, exception, returned",
+                ),
+                ("raw_status", "string", "the courier's own code"),
+                ("message", "string|null", "the courier's words"),
+                ("location", "string|null", "where"),
+                ("occurred_at", "string|null", "when it happened (RFC 3339)"),
+                (
+                    "source",
+                    "string",
+                    "aftership, easypost, kuaidi100, sf_express, 17track or manual",
+                ),
+            ],
+            EventType::ShipmentOutForDelivery => &[
+                ("order_id", "string", "the order"),
+                ("order_number", "string|null", "the order number"),
+                ("tracking_number", "string", "the carrier's reference"),
+                ("carrier_code", "string", "the carrier"),
+                ("status", "string", "out_for_delivery"),
+                ("message", "string|null", "the courier's words"),
+                ("occurred_at", "string|null", "when (RFC 3339)"),
+                ("estimated_delivery", "string|null", "date"),
+                CONTACT,
+            ],
+            EventType::ShipmentDelivered => &[
+                ("order_id", "string", "the order"),
+                ("order_number", "string|null", "the order number"),
+                ("tracking_number", "string", "the carrier's reference"),
+                ("carrier_code", "string", "the carrier"),
+                ("status", "string", "delivered"),
+                (
+                    "proof_of_delivery",
+                    "object",
+                    "signed_by, at, location, source",
+                ),
+            ],
+            EventType::OrderDelivered => &[STATUS, ORDER_NUMBER],
         }
     }
 

@@ -109,6 +109,8 @@ pub struct NewPackage {
     pub width_cm: Decimal,
     pub height_cm: Decimal,
     pub contents: Vec<PackageItem>,
+    /// Protective measures taken; checked against what the goods need.
+    pub measures: Vec<super::shipping::Measure>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +124,9 @@ pub struct Package {
     pub width_cm: Decimal,
     pub height_cm: Decimal,
     pub contents: Vec<PackageItem>,
+    pub measures: Vec<super::shipping::Measure>,
+    /// The shipment that took it, once shipped.
+    pub shipment_id: Option<Uuid>,
     pub packed_by: String,
     pub created_at: DateTime<Utc>,
 }

@@ -10,6 +10,7 @@ pub mod http;
 mod orders;
 mod pricing;
 mod reviews;
+mod shipping;
 mod stock;
 mod subscriptions;
 mod warehouses;
@@ -38,6 +39,7 @@ pub struct Query(
     pricing::PricingQuery,
     allocation::AllocationQuery,
     webhooks::WebhookQuery,
+    shipping::ShippingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -51,6 +53,7 @@ pub struct Mutation(
     pricing::PricingMutation,
     allocation::AllocationMutation,
     webhooks::WebhookMutation,
+    shipping::ShippingMutation,
 );
 
 pub type DingdanSchema = Schema<Query, Mutation, subscriptions::Subscription>;

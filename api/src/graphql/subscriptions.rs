@@ -21,9 +21,11 @@ pub struct OrderEvent {
     pub event_type: String,
     pub order_id: Uuid,
     pub customer_id: Option<Uuid>,
-    /// The order's version after the change.
+    /// The resource's version after the change (the order's, or the
+    /// shipment's for `shipment.*` events).
     pub version: i32,
-    /// The order's status after the change, when the event says.
+    /// The order's status after the change, when the event says (absent
+    /// for `shipment.*` events: their `data.status` is the shipment's).
     pub status: Option<String>,
     pub occurred_at: DateTime<Utc>,
     /// The event's `data` (see `eventTypes`).
@@ -36,7 +38,8 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// Events of one order (`orderId`) or of every order of one customer
-    /// (`customerId`), as they are committed. A customer-scoped token may
+    /// (`customerId`), as they are committed, its shipments' events
+    /// (`shipment.*`) included. A customer-scoped token may
     /// follow only its own customer's orders, and does not see staff-only
     /// events (review internals).
     async fn order_events(
@@ -89,21 +92,31 @@ impl Subscription {
             }
         });
         Ok(futures_util::StreamExt::filter_map(events, move |event| {
-            let wanted = event.resource_type == "order"
-                && order_id.is_none_or(|id| id == event.resource_id)
+            let data = event.payload.get("data").cloned().unwrap_or_default();
+            // A shipment's events belong to its order's stream too.
+            let about = match event.resource_type.as_str() {
+                "order" => Some(event.resource_id),
+                "shipment" => data
+                    .get("order_id")
+                    .and_then(|s| s.as_str())
+                    .and_then(|s| Uuid::parse_str(s).ok()),
+                _ => None,
+            };
+            let wanted = about.is_some_and(|about| order_id.is_none_or(|id| id == about))
                 && customer_id.is_none_or(|id| Some(id) == event.customer_id)
                 && !(partner && EventType::parse(&event.event_type).is_none_or(|t| t.staff_only()));
             let item = wanted.then(|| {
-                let data = event.payload.get("data").cloned().unwrap_or_default();
+                let is_order = event.resource_type == "order";
                 OrderEvent {
                     id: event.id,
                     event_type: event.event_type.clone(),
-                    order_id: event.resource_id,
+                    order_id: about.unwrap_or(event.resource_id),
                     customer_id: event.customer_id,
                     version: event.version,
                     status: data
                         .get("status")
                         .and_then(|s| s.as_str())
+                        .filter(|_| is_order)
                         .map(str::to_owned),
                     occurred_at: event.occurred_at,
                     data: Json(data),

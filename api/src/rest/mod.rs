@@ -11,6 +11,7 @@ pub mod ops;
 pub mod orders;
 pub mod pricing;
 pub mod reviews;
+pub mod shipping;
 pub mod stock;
 pub mod transfers;
 pub mod warehouses;
@@ -98,7 +99,24 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(webhooks::rotate_secret)
         .service(webhooks::list_deliveries)
         .service(webhooks::get_delivery)
-        .service(webhooks::replay_delivery);
+        .service(webhooks::replay_delivery)
+        .service(shipping::create_carrier)
+        .service(shipping::list_carriers)
+        .service(shipping::get_carrier)
+        .service(shipping::add_service)
+        .service(shipping::update_service)
+        .service(shipping::quote)
+        .service(shipping::create_shipment)
+        .service(shipping::list_shipments)
+        .service(shipping::get_shipment)
+        .service(shipping::tracking)
+        .service(shipping::record_tracking)
+        .service(shipping::manifest)
+        .service(shipping::label)
+        .service(shipping::packing_slip)
+        .service(shipping::create_courier_account)
+        .service(shipping::list_courier_accounts)
+        .service(shipping::courier_push);
 }
 
 /// Registers the operational routes at the root.
@@ -129,6 +147,7 @@ Amounts are decimal strings beside an ISO 4217 currency.",
         (name = "pricing", description = "Price lists, pricing policies (maximum discounts) and promotions"),
         (name = "allocation", description = "Allocation plans and reservations across warehouses and lots; the allocation policy and the geo table"),
         (name = "fulfilment", description = "Pick lists, picks and packages"),
+        (name = "shipping", description = "Carriers, services and rate cards; the selection engine; shipments, labels, manifests; courier accounts, tracking webhooks and proof of delivery"),
         (name = "transfers", description = "Goods moved between warehouses through the in-transit location"),
         (name = "webhooks", description = "Webhook subscriptions (Standard Webhooks signatures), deliveries, their attempt log and replay"),
         (name = "operations", description = "Health, readiness and metrics"),

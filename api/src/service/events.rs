@@ -150,10 +150,20 @@ impl EventBatch {
                     dispatched_at: Set(None),
                 });
             }
-            if e.kind == "order" {
+            // A shipment's events are on its order's timeline too.
+            let on_timeline = match e.kind {
+                "order" => Some(e.subject_id),
+                "shipment" => e
+                    .data
+                    .get("order_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok()),
+                _ => None,
+            };
+            if let Some(order_id) = on_timeline {
                 timeline.push(order_event::ActiveModel {
                     id: Set(e.id),
-                    order_id: Set(e.subject_id),
+                    order_id: Set(order_id),
                     event_type: Set(e.event.as_str().to_owned()),
                     actor_sub: Set(e.actor_sub),
                     actor_roles: Set(json!(e.actor_roles)),

@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use dingdan_entity::{allocation, customer, order, package, stock_lot, warehouse};
+use dingdan_entity::{allocation, customer, order, package, product, stock_lot, warehouse};
 
 use super::allocation::{lock_order, status_of, stock_arrived};
 use super::error::corrupt;
@@ -31,6 +31,7 @@ use crate::domain::fulfilment::{
     PickItem, PickList, PickedOrder,
 };
 use crate::domain::order::{OrderAction, OrderStatus};
+use crate::domain::shipping::{ParcelTraits, required_measures};
 use crate::domain::stock::MovementKind;
 use crate::domain::validation::{Parse, Violations};
 
@@ -424,6 +425,47 @@ pub async fn pack(
         }
         stored.push(contents);
     }
+    // Packaging the goods' traits require: shock-proof for fragile goods,
+    // sealed for liquids, marked for hazardous goods.
+    let traits = product::Entity::find()
+        .filter(
+            product::Column::Sku.is_in(
+                stored
+                    .iter()
+                    .flatten()
+                    .map(|c| c.sku.clone())
+                    .collect::<HashSet<_>>(),
+            ),
+        )
+        .all(&*txn)
+        .await?
+        .into_iter()
+        .map(|p| {
+            (
+                p.sku,
+                ParcelTraits {
+                    fragile: p.fragile,
+                    liquid: p.liquid,
+                    hazardous: p.hazardous,
+                },
+            )
+        })
+        .collect::<HashMap<_, _>>();
+    for (i, (new, contents)) in packages.iter().zip(&stored).enumerate() {
+        let needed = contents
+            .iter()
+            .filter_map(|c| traits.get(&c.sku))
+            .fold(ParcelTraits::default(), |acc, t| acc.union(*t));
+        for measure in required_measures(needed) {
+            if !new.measures.contains(&measure) {
+                errors.push(
+                    format!("packages[{i}].measures"),
+                    "packaging_required",
+                    format!("add {}: {}", measure.as_str(), measure.because()),
+                );
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(ServiceError::Validation(errors.into_errors()));
     }
@@ -455,6 +497,11 @@ pub async fn pack(
             ),
             packed_by: Set(actor.sub.clone()),
             created_at: Set(at),
+            shipment_id: Set(None),
+            measures: Set(Some(
+                serde_json::to_value(&new.measures)
+                    .map_err(|e| ServiceError::Internal(e.into()))?,
+            )),
         }
         .insert(&*txn)
         .await?;
@@ -525,6 +572,12 @@ fn package_from_row(row: package::Model) -> ServiceResult<Package> {
         height_cm: row.height_cm.0,
         contents: serde_json::from_value(row.contents.clone())
             .map_err(|_| corrupt("package contents", row.contents.to_string()))?,
+        measures: match row.measures {
+            Some(value) => serde_json::from_value(value.clone())
+                .map_err(|_| corrupt("package measures", value.to_string()))?,
+            None => Vec::new(),
+        },
+        shipment_id: row.shipment_id,
         packed_by: row.packed_by,
         created_at: row.created_at,
     })

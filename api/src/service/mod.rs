@@ -20,6 +20,7 @@ pub mod orders;
 pub(crate) mod page;
 pub mod pricing;
 pub mod reviews;
+pub mod shipping;
 pub mod stock;
 pub mod transfers;
 pub mod warehouses;

@@ -143,6 +143,18 @@ pub(crate) fn render(template: &str, data: &Value) -> (String, String) {
                 text(data, "reason"),
             ),
         ),
+        "pre_arrival" => {
+            let number = text(data, "order_number");
+            (
+                format!("Order {number} arrives today"),
+                format!(
+                    "{greeting}your order {number} is out for delivery with {} (tracking number {}). {}\n",
+                    text(data, "carrier_code"),
+                    text(data, "tracking_number"),
+                    text(data, "message"),
+                ),
+            )
+        }
         other => (
             format!("Update on order {number}"),
             format!("{greeting}there is an update on your order {number} ({other}).\n"),

@@ -11,6 +11,7 @@ use super::decimal::DecimalString;
 use super::orders::OrderStatus;
 use crate::domain::fulfilment::{self as domain, NewPackage, PackageItem, PickConfirmation};
 use crate::domain::money::non_negative;
+use crate::domain::shipping::Measure;
 use crate::domain::validation::{FieldError, Parse, Violations};
 
 /// At most this many entries in one confirmation or packing.
@@ -218,6 +219,43 @@ pub struct PackageInput {
     #[schema(example = "15")]
     pub height_cm: DecimalString,
     pub contents: Vec<PackageItemBody>,
+    /// Protective measures taken. Required by the goods' traits: fragile →
+    /// `shock_proof`, liquid → `sealed`, hazardous → `hazard_marked`.
+    #[serde(default)]
+    #[graphql(default)]
+    pub measures: Vec<PackingMeasure>,
+}
+
+/// A protective packing measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum PackingMeasure {
+    /// Shock-proof packing, for fragile goods.
+    ShockProof,
+    /// Sealed packing, for liquids.
+    Sealed,
+    /// Hazard marking, for hazardous goods.
+    HazardMarked,
+}
+
+impl From<PackingMeasure> for Measure {
+    fn from(m: PackingMeasure) -> Self {
+        match m {
+            PackingMeasure::ShockProof => Measure::ShockProof,
+            PackingMeasure::Sealed => Measure::Sealed,
+            PackingMeasure::HazardMarked => Measure::HazardMarked,
+        }
+    }
+}
+
+impl From<Measure> for PackingMeasure {
+    fn from(m: Measure) -> Self {
+        match m {
+            Measure::ShockProof => PackingMeasure::ShockProof,
+            Measure::Sealed => PackingMeasure::Sealed,
+            Measure::HazardMarked => PackingMeasure::HazardMarked,
+        }
+    }
 }
 
 /// Packages of an order, recorded together.
@@ -287,6 +325,7 @@ impl Parse<Vec<NewPackage>> for PackagesInput {
                     width_cm: width?,
                     height_cm: height?,
                     contents: contents.into_iter().collect::<Option<_>>()?,
+                    measures: p.measures.iter().map(|m| (*m).into()).collect(),
                 })
             })
             .collect();
@@ -306,6 +345,9 @@ pub struct Package {
     pub width_cm: DecimalString,
     pub height_cm: DecimalString,
     pub contents: Vec<PackageItemBody>,
+    pub measures: Vec<PackingMeasure>,
+    /// The shipment that took it, once shipped.
+    pub shipment_id: Option<Uuid>,
     pub packed_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -330,6 +372,8 @@ impl From<domain::Package> for Package {
                     quantity: c.quantity,
                 })
                 .collect(),
+            measures: p.measures.into_iter().map(Into::into).collect(),
+            shipment_id: p.shipment_id,
             packed_by: p.packed_by,
             created_at: p.created_at,
         }

@@ -14,6 +14,7 @@ pub mod fulfilment;
 pub mod orders;
 pub mod pricing;
 pub mod reviews;
+pub mod shipping;
 pub mod stock;
 pub mod transfers;
 pub mod warehouses;
