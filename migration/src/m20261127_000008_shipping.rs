@@ -184,11 +184,19 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let unique = [(
-            "courier_pushes_event",
-            "courier_pushes",
-            &["account_id", "event_id"][..],
-        )];
+        let unique = [
+            (
+                "courier_pushes_event",
+                "courier_pushes",
+                &["account_id", "event_id"][..],
+            ),
+            // A carrier's tracking number names one shipment.
+            (
+                "shipments_carrier_tracking",
+                "shipments",
+                &["carrier_code", "tracking_number"][..],
+            ),
+        ];
         for (name, table, columns) in unique {
             let mut index = Index::create();
             index.name(name).table(table).unique();

@@ -385,7 +385,8 @@ async fn a_split_shipment_goes_to_delivered_with_labels_manifest_and_proof() {
     let first = ship(
         &app,
         &order,
-        json!({"package_ids": [packages[0]], "tracking_number": "SF100000001"}),
+        json!({"package_ids": [packages[0]], "tracking_number": "SF100000001",
+               "handed_over_at": "2026-11-24T03:00:00Z"}),
     )
     .await
     .expect(201)
@@ -403,6 +404,14 @@ async fn a_split_shipment_goes_to_delivered_with_labels_manifest_and_proof() {
     .await
     .expect_problem(422, "validation_failed");
     assert_eq!(again.body["errors"][0]["code"], "already_shipped");
+    // The same tracking number twice for one carrier is refused.
+    ship(
+        &app,
+        &order,
+        json!({"package_ids": [packages[1]], "tracking_number": "SF100000001"}),
+    )
+    .await
+    .expect_problem(409, "duplicate_tracking_number");
 
     // Second by road against the engine's advice: a reason is required,
     // then recorded.
@@ -462,21 +471,29 @@ async fn a_split_shipment_goes_to_delivered_with_labels_manifest_and_proof() {
         .unwrap();
     assert!(slip.windows(5).any(|w| w == b"GLASS"));
 
-    // Today's manifests, per carrier.
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
-        .date_naive();
+    // The manifest of the carrier's local day (UTC+8: 11:00 on 24 November),
+    // and of the UTC day before, which does not have it.
     let manifest = app
         .get(
-            &format!("/api/v1/shipping-manifests?carrier=SF&date={today}&utc_offset=%2B08:00"),
+            "/api/v1/shipping-manifests?carrier=SF&date=2026-11-24",
             &app.admin(),
         )
         .await
         .expect(200)
         .body;
+    assert_eq!(manifest["utc_offset"], "+08:00");
     assert_eq!(manifest["shipments"].as_array().unwrap().len(), 1);
     assert_eq!(manifest["shipments"][0]["tracking_number"], "SF100000001");
     assert_eq!(manifest["weight_kg"], "1.5");
+    let elsewhere = app
+        .get(
+            "/api/v1/shipping-manifests?carrier=SF&date=2026-11-23&utc_offset=%2B00:00",
+            &app.admin(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(elsewhere["shipments"].as_array().unwrap().is_empty());
 
     // Tracking by hand: in transit, out for delivery (the pre-arrival
     // notice), delivered with proof.
@@ -486,18 +503,24 @@ async fn a_split_shipment_goes_to_delivered_with_labels_manifest_and_proof() {
         let token = app_ref.token(&[Role::Support]);
         async move { app_ref.post(&path, &token, &body).await }
     };
-    track(&first, json!({"status": "in_transit", "occurred_at": "2026-12-01T02:00:00Z", "location": "Shanghai hub"}))
+    track(
+        &first,
+        json!({"status": "in_transit", "occurred_at": "2999-01-01T00:00:00Z"}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    track(&first, json!({"status": "in_transit", "occurred_at": "2026-11-25T02:00:00Z", "location": "Shanghai hub"}))
         .await
         .expect(200);
     track(
         &first,
-        json!({"status": "out_for_delivery", "occurred_at": "2026-12-01T05:00:00Z"}),
+        json!({"status": "out_for_delivery", "occurred_at": "2026-11-25T05:00:00Z"}),
     )
     .await
     .expect(200);
     let delivered = track(
         &first,
-        json!({"status": "delivered", "occurred_at": "2026-12-01T08:00:00Z",
+        json!({"status": "delivered", "occurred_at": "2026-11-25T08:00:00Z",
                "signed_by": "Li Wei", "location": "front desk"}),
     )
     .await
@@ -511,7 +534,7 @@ async fn a_split_shipment_goes_to_delivered_with_labels_manifest_and_proof() {
     // A late in-transit report does not undo delivered.
     let late = track(
         &first,
-        json!({"status": "in_transit", "occurred_at": "2026-12-01T09:00:00Z"}),
+        json!({"status": "in_transit", "occurred_at": "2026-11-25T09:00:00Z"}),
     )
     .await
     .expect(200)
@@ -682,14 +705,39 @@ async fn courier_account(app: &TestApp, source: &str, secret: &str) -> (String, 
         .expect(201)
         .body;
     let url = account["webhook_url"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/webhooks/couriers/{source}/{}", id(&account));
+    // SF signs nothing: its secret goes in the URL, never echoed back.
+    let url = match url.strip_suffix("/{webhook_secret}") {
+        Some(base) if source == "sf_express" => base.to_owned(),
+        _ => url,
+    };
+    assert!(url.ends_with(&path), "{url}");
     assert!(
-        url.ends_with(&format!(
-            "/api/v1/webhooks/couriers/{source}/{}",
-            id(&account)
-        )),
-        "{url}"
+        !account.to_string().contains(secret),
+        "the secret is not returned"
     );
     (id(&account), url)
+}
+
+/// What was stored of the pushes to an account: (outcome, tracking number).
+async fn pushes(app: &TestApp, account: &str) -> Vec<(String, Option<String>)> {
+    app.get(
+        &format!("/api/v1/courier-accounts/{account}/pushes"),
+        &app.admin(),
+    )
+    .await
+    .expect(200)
+    .body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["outcome"].as_str().unwrap().to_owned(),
+                p["tracking_number"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
 }
 
 async fn push(
@@ -711,6 +759,7 @@ async fn push(
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// A shipment's status and how many tracking events moved it.
 async fn shipment_status(app: &TestApp, shipment: &Value) -> (String, usize) {
     let tracking = app
         .get(
@@ -722,7 +771,12 @@ async fn shipment_status(app: &TestApp, shipment: &Value) -> (String, usize) {
         .body;
     (
         tracking["status"].as_str().unwrap().to_owned(),
-        tracking["items"].as_array().unwrap().len(),
+        tracking["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["applied"] == true)
+            .count(),
     )
 }
 
@@ -759,7 +813,7 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     assert_eq!(order_status(&app, &order).await, "shipped");
 
     // EasyPost: the real signature vector verifies.
-    let (_, easypost) = courier_account(&app, "easypost", "sécret").await;
+    let (easypost_id, easypost) = courier_account(&app, "easypost", "sécret").await;
     let mut body = fixture("easypost/event-body.json");
     if body.last() == Some(&b'\n') {
         body.pop();
@@ -790,6 +844,10 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
         shipment_status(&app, &shipments[0]).await,
         ("created".to_owned(), 0)
     );
+    assert!(
+        pushes(&app, &easypost_id).await.is_empty(),
+        "nothing stored"
+    );
     let (status, reply) = push(
         &app,
         &easypost,
@@ -802,6 +860,19 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     let (state, entries) = shipment_status(&app, &shipments[0]).await;
     assert_eq!(state, "in_transit");
     assert_eq!(entries, 1);
+    // The courier's history joins the timeline, oldest first.
+    let timeline = app
+        .get(
+            &format!("/api/v1/shipments/{}/tracking", id(&shipments[0])),
+            &app.admin(),
+        )
+        .await
+        .expect(200)
+        .body;
+    let items = timeline["items"].as_array().unwrap();
+    assert_eq!(items.len(), 7, "{timeline}");
+    assert_eq!(items[0]["status"], "info_received");
+    assert_eq!(items[0]["raw_status"], "pre_transit");
     // The same event again: accepted, ignored.
     let (status, _) = push(
         &app,
@@ -813,6 +884,11 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(shipment_status(&app, &shipments[0]).await.1, 1);
+    assert_eq!(
+        pushes(&app, &easypost_id).await,
+        vec![("applied".to_owned(), Some("1".to_owned()))],
+        "stored once"
+    );
 
     // AfterShip: the Tracking object in its webhook envelope.
     let (_, aftership) = courier_account(&app, "aftership", "as-secret").await;
@@ -905,13 +981,25 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     let mut signed = body.clone();
     signed.extend_from_slice(b"/api-key-17");
     let sign = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed));
+    let mut tampered = body.clone();
+    let at = tampered.iter().position(|b| *b == b'U').unwrap();
+    tampered[at] = b'V';
+    let (status, _) = push(
+        &app,
+        &track17,
+        &[("sign", sign.clone())],
+        "application/json",
+        tampered,
+    )
+    .await;
+    assert_eq!(status, 401);
     let (status, _) = push(&app, &track17, &[("sign", sign)], "application/json", body).await;
     assert_eq!(status, 200);
     assert_eq!(shipment_status(&app, &shipments[3]).await.0, "delivered");
 
     // SF Express: the secret in the callback URL; delivered first, then a
     // late pick-up report, which is kept but does not undo it.
-    let (_, sf) = courier_account(&app, "sf_express", "sf-token").await;
+    let (sf_id, sf) = courier_account(&app, "sf_express", "sf-token").await;
     let route = |id: &str, op: &str, at: &str| {
         serde_json::to_vec(&json!({"Body": {"WaybillRoute": [{
             "mailno": "SF7000000001", "orderid": "O-1", "acceptTime": at,
@@ -920,7 +1008,7 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     };
     let (status, _) = push(
         &app,
-        &format!("{sf}?token=nope"),
+        &format!("{sf}/nope"),
         &[],
         "application/json",
         route("r-2", "80", "2026-12-02 10:00:00"),
@@ -929,7 +1017,7 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     assert_eq!(status, 401);
     let (status, reply) = push(
         &app,
-        &format!("{sf}?token=sf-token"),
+        &format!("{sf}/sf-token"),
         &[],
         "application/json",
         route("r-2", "80", "2026-12-02 10:00:00"),
@@ -942,7 +1030,7 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     );
     let (status, _) = push(
         &app,
-        &format!("{sf}?token=sf-token"),
+        &format!("{sf}/sf-token"),
         &[],
         "application/json",
         route("r-1", "50", "2026-12-01 09:00:00"),
@@ -969,7 +1057,7 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     // An unknown tracking number: 202, stored, nothing else.
     let (status, _) = push(
         &app,
-        &format!("{sf}?token=sf-token"),
+        &format!("{sf}/sf-token"),
         &[],
         "application/json",
         serde_json::to_vec(&json!({"Body": {"WaybillRoute": [{
@@ -978,6 +1066,35 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     )
     .await;
     assert_eq!(status, 202);
+    assert!(
+        pushes(&app, &sf_id)
+            .await
+            .contains(&("unknown_tracking".to_owned(), Some("SF-UNKNOWN".to_owned())))
+    );
+    // A courier exception on a shipment in transit: an event to follow up.
+    let (status, _) = push(
+        &app,
+        &format!("{sf}/sf-token"),
+        &[],
+        "application/json",
+        serde_json::to_vec(&json!({"Body": {"WaybillRoute": [{
+            "mailno": "YT6186594166532", "acceptTime": "2026-12-03 09:00:00", "opCode": "70",
+            "reasonName": "收件人拒收", "id": "r-10"}]}}))
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(shipment_status(&app, &shipments[2]).await.0, "exception");
+    let events = app
+        .get("/api/v1/events?type=shipment.exception", &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        events["items"][0]["data"]["tracking_number"],
+        "YT6186594166532"
+    );
+    assert_eq!(events["items"][0]["data"]["raw_status"], "70");
     // A source/account mismatch is not found.
     let (status, _) = push(
         &app,
@@ -989,8 +1106,8 @@ async fn courier_pushes_are_verified_deduplicated_and_applied_out_of_order() {
     .await;
     assert_eq!(status, 404);
 
-    // AfterShip and 17TRACK delivered, SF delivered; EasyPost and
-    // Kuaidi100 still in transit: the order waits for them.
+    // AfterShip and 17TRACK delivered, SF delivered; EasyPost in transit,
+    // Kuaidi100's in trouble: the order waits for them.
     assert_eq!(order_status(&app, &order).await, "shipped");
 }
 
@@ -1118,5 +1235,148 @@ async fn graphql_ships_and_tracks_like_rest() {
     .await;
     assert_eq!(timeline["shipmentTracking"][0]["source"], "manual");
     assert_eq!(timeline["shipments"][0]["trackingNumber"], "ZT123");
+    assert_eq!(order_status(&app, &order).await, "delivered");
+}
+
+#[tokio::test]
+async fn a_partially_allocated_order_ships_what_it_has_and_the_rest_later() {
+    let app = spawn_app().await;
+    carriers(&app).await;
+    app.send(
+        Method::PUT,
+        "/api/v1/allocation-policy",
+        Some(&app.admin()),
+        Some(&json!({"mode": "manual"})),
+    )
+    .await
+    .expect(200);
+    let warehouse = id(&app
+        .create_warehouse("WH-PA", json!({"latitude": 31.2, "longitude": 121.5}))
+        .await);
+    app.create_product("LAMP", json!({"list_price": "50.00"}))
+        .await;
+    app.receive(&warehouse, "LAMP", 1, json!({}))
+        .await
+        .expect(201);
+    let customer = id(&app
+        .create_customer(
+            "C-PA",
+            json!({"credit_limit": "100000.00", "allow_partial_shipment": true}),
+        )
+        .await);
+    let order = app
+        .approved_order(
+            &customer,
+            json!([{"sku": "LAMP", "quantity": 2}]),
+            json!({}),
+        )
+        .await;
+    let order_id = id(&order);
+    let allocate = async || {
+        app.post(
+            &format!("/api/v1/orders/{order_id}/allocation"),
+            &app.admin(),
+            &json!({}),
+        )
+        .await
+        .expect(200)
+        .body["order_status"]
+            .clone()
+    };
+    let pick_and_pack = async || {
+        let list = app
+            .get(
+                &format!("/api/v1/warehouses/{warehouse}/pick-lists"),
+                &app.admin(),
+            )
+            .await
+            .expect(200)
+            .body;
+        let item = list["groups"][0]["items"][0].clone();
+        app.post(
+            &format!("/api/v1/warehouses/{warehouse}/pick"),
+            &app.admin(),
+            &json!({"picks": [{"allocation_id": item["allocation_id"], "quantity": 1}]}),
+        )
+        .await
+        .expect(200);
+        app.post(
+            &format!("/api/v1/orders/{order_id}/packages"),
+            &app.admin(),
+            &json!({"packages": [{"warehouse_id": warehouse, "packaging_type": "box",
+                "weight_kg": "2", "length_cm": "20", "width_cm": "20", "height_cm": "20",
+                "contents": [{"line_no": 1, "quantity": 1}]}]}),
+        )
+        .await
+        .expect(201)
+        .body
+    };
+    assert_eq!(allocate().await, "partially_allocated");
+    pick_and_pack().await;
+    // What is there ships; the order keeps waiting for the rest.
+    ship(&app, &order, json!({"tracking_number": "SFPA0001"}))
+        .await
+        .expect(201);
+    assert_eq!(order_status(&app, &order).await, "partially_allocated");
+    app.receive(&warehouse, "LAMP", 1, json!({}))
+        .await
+        .expect(201);
+    app.settle().await;
+    if order_status(&app, &order).await != "allocated" {
+        assert_eq!(allocate().await, "allocated");
+    }
+    let packed = pick_and_pack().await;
+    assert_eq!(packed["order_status"], "ready_to_ship");
+    ship(&app, &order, json!({"tracking_number": "SFPA0002"}))
+        .await
+        .expect(201);
+    assert_eq!(order_status(&app, &order).await, "shipped");
+    let shipments = app
+        .get(
+            &format!("/api/v1/orders/{order_id}/shipments"),
+            &app.admin(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(shipments["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_same_push_delivered_at_once_applies_once() {
+    let app = spawn_app().await;
+    carriers(&app).await;
+    let (order, packages) = ready_order(
+        &app,
+        &[("BOX", json!({}), 1)],
+        &[(&[(1, 1)], "1", json!([]))],
+    )
+    .await;
+    let shipment = ship(
+        &app,
+        &order,
+        json!({"package_ids": [packages[0]], "tracking_number": "1Z2617V10397725789"}),
+    )
+    .await
+    .expect(201)
+    .body;
+    let (account, url) = courier_account(&app, "17track", "k-17-secret").await;
+    let body = fixture("17track/mock_17track_webhook.json");
+    let mut signed = body.clone();
+    signed.extend_from_slice(b"/k-17-secret");
+    let sign = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed));
+    let headers = [("sign", sign)];
+    let sends = (0..6).map(|_| push(&app, &url, &headers, "application/json", body.clone()));
+    let statuses: Vec<u16> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        shipment_status(&app, &shipment).await,
+        ("delivered".to_owned(), 1)
+    );
+    assert_eq!(pushes(&app, &account).await.len(), 1);
     assert_eq!(order_status(&app, &order).await, "delivered");
 }

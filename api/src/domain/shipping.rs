@@ -49,6 +49,12 @@ impl TransportMode {
     }
 }
 
+/// Bounds of a rate card: amounts, weights and transit days beyond these are
+/// refused, which keeps every sum and product far from overflowing.
+const MAX_AMOUNT: i64 = 10_000_000;
+const MAX_KG: i64 = 1_000_000;
+const MAX_TRANSIT_DAYS: u32 = 365;
+
 /// Which destinations belong to a zone: a country, optionally narrowed to
 /// regions (provinces, states) and cities. Rules are tried in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,9 +152,45 @@ pub struct ServiceTerms {
 }
 
 impl ServiceTerms {
-    /// Problems with the terms, as `(path, message)`.
+    /// Problems with the terms, as `(path, message)`. Amounts, weights and
+    /// days are bounded so that no arithmetic on them can overflow.
     pub fn check(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
+        let amount = Decimal::from(MAX_AMOUNT);
+        let kg = Decimal::from(MAX_KG);
+        let mut over = |path: String, value: Decimal, max: Decimal| {
+            if value > max {
+                problems.push((path, format!("at most {max}")));
+            }
+        };
+        for (i, rate) in self.rates.iter().enumerate() {
+            for (j, b) in rate.breaks.iter().enumerate() {
+                over(format!("rates[{i}].breaks[{j}].up_to_kg"), b.up_to_kg, kg);
+                over(format!("rates[{i}].breaks[{j}].price"), b.price, amount);
+            }
+            if let Some(extra) = rate.extra_per_kg {
+                over(format!("rates[{i}].extra_per_kg"), extra, amount);
+            }
+            over(
+                format!("rates[{i}].transit_days"),
+                Decimal::from(rate.transit_days),
+                Decimal::from(MAX_TRANSIT_DAYS),
+            );
+        }
+        for (path, value) in [
+            ("minimum_charge", self.minimum_charge),
+            ("surcharges.fragile", self.surcharges.fragile),
+            ("surcharges.liquid", self.surcharges.liquid),
+            ("surcharges.hazardous", self.surcharges.hazardous),
+        ] {
+            over(path.to_owned(), value, amount);
+        }
+        if let Some(max) = self.limits.max_weight_kg {
+            over("limits.max_weight_kg".to_owned(), max, kg);
+        }
+        if self.volumetric_divisor.is_some_and(|d| d > 1_000_000) {
+            problems.push(("volumetric_divisor".into(), "at most 1000000".into()));
+        }
         if self.zones.is_empty() {
             problems.push(("zones".into(), "at least one zone rule".into()));
         }
@@ -970,6 +1012,21 @@ pub struct CourierAccount {
     /// Where the courier must push: `/api/v1/webhooks/couriers/{source}/{id}`.
     pub webhook_path: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// One verified push as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CourierPush {
+    pub id: Uuid,
+    /// The courier's event id, or `sha256:<digest of the body>`.
+    pub event_id: String,
+    pub tracking_number: Option<String>,
+    pub shipment_id: Option<Uuid>,
+    /// `applied`, `stale`, `unknown_tracking`, `ambiguous_tracking`,
+    /// `ignored` (nothing to track) or `malformed`.
+    pub outcome: String,
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
 }
 
 /// What a push came to.

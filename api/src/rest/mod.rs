@@ -116,7 +116,9 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(shipping::packing_slip)
         .service(shipping::create_courier_account)
         .service(shipping::list_courier_accounts)
-        .service(shipping::courier_push);
+        .service(shipping::list_pushes)
+        .service(shipping::courier_push)
+        .service(shipping::courier_push_with_secret);
 }
 
 /// Registers the operational routes at the root.

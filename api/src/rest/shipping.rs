@@ -19,9 +19,9 @@ use crate::service::shipping::{self, PushRefused};
 use crate::state::AppState;
 use crate::wire::shipping::{
     CarrierBody, CarrierInput, CarrierItems, CarrierServiceBody, CourierAccountBody,
-    CourierAccountInput, CourierAccountItems, ManifestBody, QuoteBody, SelectionBody, ServiceInput,
-    ServicePatchInput, ShipmentBody, ShipmentInput, ShipmentItems, TrackingEntryBody,
-    TrackingEventInput, TrackingItems, offset_param,
+    CourierAccountInput, CourierAccountItems, CourierPushItems, ManifestBody, QuoteBody,
+    SelectionBody, ServiceInput, ServicePatchInput, ShipmentBody, ShipmentInput, ShipmentItems,
+    TrackingEntryBody, TrackingEventInput, TrackingItems, offset_param,
 };
 use dingdan_integrations::couriers::CourierSource;
 
@@ -397,24 +397,47 @@ pub async fn list_courier_accounts(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct PushQuery {
-    /// SF Express only: the account's secret, carried in the callback URL.
-    pub token: Option<String>,
+#[serde(deny_unknown_fields)]
+pub struct PushListQuery {
+    /// At most this many, newest first (1 to 200, default 50).
+    pub limit: Option<u64>,
+}
+
+/// The verified pushes received on a courier account, newest first, with
+/// their raw payload and what each came to. (Refused pushes are not
+/// stored: they are in the security log.)
+#[utoipa::path(
+    tag = "shipping",
+    params(("id" = Uuid, Path, description = "Courier account id"), PushListQuery),
+    responses((status = 200, body = CourierPushItems), ReadErrors),
+    security(("bearer" = []))
+)]
+#[get("/courier-accounts/{id}/pushes")]
+pub async fn list_pushes(
+    state: web::Data<AppState>,
+    Auth(actor): Auth,
+    id: web::Path<Uuid>,
+    Query(query): Query<PushListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let items = shipping::list_pushes(&state.db, &actor, id.into_inner(), limit).await?;
+    Ok(ok(CourierPushItems {
+        items: items.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// A courier's tracking push, verified with the account's secret (AfterShip
 /// `aftership-hmac-sha256`, EasyPost `X-Hmac-Signature`, Kuaidi100 `sign`,
-/// 17TRACK `sign`, SF Express `?token=`): 401 when it does not verify
-/// (nothing stored). Repeats are ignored; events apply out of order without
-/// moving a shipment backwards. Answers in the courier's reply format: 200,
-/// or 202 when a tracking number is unknown (stored and logged). No bearer
-/// token: the signature authenticates.
+/// 17TRACK `sign`): 401 when it does not verify (nothing stored; a security
+/// log line). Repeats are ignored; events apply out of order without moving
+/// a shipment backwards. Answers in the courier's reply format: 200, or 202
+/// when a tracking number is unknown (stored and logged). No bearer token:
+/// the signature authenticates.
 #[utoipa::path(
     tag = "shipping",
     params(
-        ("source" = String, Path, description = "aftership, easypost, kuaidi100, sf_express or 17track"),
+        ("source" = String, Path, description = "aftership, easypost, kuaidi100 or 17track"),
         ("account_id" = Uuid, Path, description = "Courier account id"),
-        PushQuery
     ),
     request_body(content = String, description = "The courier's payload, verbatim"),
     responses(
@@ -430,10 +453,51 @@ pub async fn courier_push(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, Uuid)>,
-    query: web::Query<PushQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (source, account_id) = path.into_inner();
+    receive(req, state, source, account_id, None, body).await
+}
+
+/// SF Express's route push (顺丰路由推送). SF signs nothing: the account's
+/// secret is the last segment of the callback URL (as `webhook_url` shows
+/// it at creation), checked in constant time; 401 otherwise. Replies
+/// `{"return_code": "0000", "return_msg": "success"}`.
+#[utoipa::path(
+    tag = "shipping",
+    params(
+        ("source" = String, Path, description = "sf_express"),
+        ("account_id" = Uuid, Path, description = "Courier account id"),
+        ("secret" = String, Path, description = "The account's webhook secret"),
+    ),
+    request_body(content = String, description = "SF's route push, verbatim"),
+    responses(
+        (status = 200, description = "Accepted"),
+        (status = 202, description = "Accepted; a tracking number is unknown"),
+        (status = 400, description = "Authenticated but not an SF route push"),
+        (status = 401, description = "The secret does not match"),
+        (status = 404, description = "No such courier account for this source")
+    )
+)]
+#[post("/webhooks/couriers/{source}/{account_id}/{secret}")]
+pub async fn courier_push_with_secret(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, Uuid, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (source, account_id, secret) = path.into_inner();
+    receive(req, state, source, account_id, Some(secret), body).await
+}
+
+async fn receive(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    source: String,
+    account_id: Uuid,
+    token: Option<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -442,7 +506,6 @@ pub async fn courier_push(
         )
     };
     let source = CourierSource::parse(&source).ok_or_else(not_found)?;
-    let token = query.into_inner().token;
     let headers = req.headers().clone();
     let header = move |name: &str| -> Option<String> {
         if name == ":token" {

@@ -37,11 +37,11 @@ use crate::domain::event::EventType;
 use crate::domain::labels::{LabelData, SlipData, label_pdf, packing_slip_pdf};
 use crate::domain::order::{OrderAction, OrderStatus};
 use crate::domain::shipping::{
-    Carrier, CarrierService, CourierAccount, Destination, Manifest, ManifestEntry, NewCarrier,
-    NewCourierAccount, NewService, NewShipment, NewTrackingEvent, Override, Parcel, ParcelTraits,
-    ProofOfDelivery, PushOutcome, QuoteInput, QuoteRequest, Selection, SelectionPolicy,
-    ServiceOffer, ServicePatch, ServiceTerms, Shipment, TrackingEntry, TrackingStatus,
-    TransportMode, select, tracking_applies,
+    Carrier, CarrierService, CourierAccount, CourierPush, Destination, Manifest, ManifestEntry,
+    NewCarrier, NewCourierAccount, NewService, NewShipment, NewTrackingEvent, Override, Parcel,
+    ParcelTraits, ProofOfDelivery, PushOutcome, QuoteInput, QuoteRequest, Selection,
+    SelectionPolicy, ServiceOffer, ServicePatch, ServiceTerms, Shipment, TrackingEntry,
+    TrackingStatus, TransportMode, select, tracking_applies,
 };
 use crate::domain::validation::{Parse, Violations};
 
@@ -559,6 +559,22 @@ pub async fn create_shipment(
             by: actor.sub.clone(),
         })
     };
+    if shipment::Entity::find()
+        .filter(shipment::Column::CarrierCode.eq(candidate.carrier_code.clone()))
+        .filter(shipment::Column::TrackingNumber.eq(new.tracking_number.clone()))
+        .one(&*txn)
+        .await?
+        .is_some()
+    {
+        return Err(ServiceError::Conflict {
+            code: "duplicate_tracking_number",
+            message: format!(
+                "{} tracking number {} is already on another shipment",
+                candidate.carrier_code, new.tracking_number
+            ),
+            existing_id: None,
+        });
+    }
     let price = candidate.price.map_or(Decimal::ZERO, |p| p.total);
     let id = Uuid::now_v7();
     let row = shipment::ActiveModel {
@@ -607,12 +623,16 @@ pub async fn create_shipment(
         .filter(package::Column::ShipmentId.is_null())
         .count(&*txn)
         .await?;
+    // A partially allocated order ships what it has and stays partially
+    // allocated, so the rest is still allocated, picked and packed as stock
+    // comes; its last shipment makes it `shipped`.
     let next = if everything_packed && unshipped == 0 {
-        status.apply(OrderAction::Ship)?
+        Some(status.apply(OrderAction::Ship)?)
+    } else if status == OrderStatus::PartiallyAllocated {
+        None
     } else {
-        status.apply(OrderAction::ShipPartially)?
+        Some(status.apply(OrderAction::ShipPartially)?)
     };
-    let version = set_status(&*txn, &order, next, |u| u).await?;
     let mut events = EventBatch::default();
     events.push(
         &shipment_subject(&row, order.customer_id),
@@ -627,16 +647,19 @@ pub async fn create_shipment(
         }),
         at,
     );
-    events.push(
-        &subject(&order, version),
-        actor,
-        EventType::OrderShipped,
-        json!({
-            "status": next.as_str(), "number": order.number, "shipment_id": id,
-            "tracking_number": new.tracking_number, "carrier_code": candidate.carrier_code,
-        }),
-        at,
-    );
+    if let Some(next) = next {
+        let version = set_status(&*txn, &order, next, |u| u).await?;
+        events.push(
+            &subject(&order, version),
+            actor,
+            EventType::OrderShipped,
+            json!({
+                "status": next.as_str(), "number": order.number, "shipment_id": id,
+                "tracking_number": new.tracking_number, "carrier_code": candidate.carrier_code,
+            }),
+            at,
+        );
+    }
     events.flush(&*txn).await?;
     let shipment = to_domain(row, ids)?;
     idempotency.complete(&*txn, actor, &shipment).await?;
@@ -755,7 +778,7 @@ pub async fn list_shipments(
     let mut out = Vec::new();
     for row in rows {
         let ids = package_ids_of(db.read(), row.id).await?;
-        out.push(to_domain(row, ids)?);
+        out.push(for_actor(actor, to_domain(row, ids)?));
     }
     Ok(out)
 }
@@ -781,7 +804,17 @@ pub async fn get_shipment(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<Shi
     actor.require(Permission::OrderRead)?;
     let row = visible_shipment(db.read(), actor, id).await?;
     let ids = package_ids_of(db.read(), id).await?;
-    to_domain(row, ids)
+    Ok(for_actor(actor, to_domain(row, ids)?))
+}
+
+/// Partners see their shipments, not the carriers' prices that lost or
+/// staff's reasons for overriding.
+fn for_actor(actor: &Actor, mut shipment: Shipment) -> Shipment {
+    if actor.is_partner() {
+        shipment.selection.candidates.retain(|c| c.won);
+        shipment.r#override = None;
+    }
+    shipment
 }
 
 // ---------------------------------------------------------------- tracking
@@ -831,6 +864,17 @@ pub async fn record_tracking(
 ) -> ServiceResult<Shipment> {
     actor.require(Permission::TrackingWrite)?;
     let new = input.parse()?;
+    if new
+        .occurred_at
+        .is_some_and(|t| t > db.now() + chrono::Duration::minutes(10))
+    {
+        // A future time would make every real courier event look stale.
+        return Err(ServiceError::invalid(
+            "occurred_at",
+            "in_the_future",
+            "a tracking event cannot have happened in the future",
+        ));
+    }
     let txn = db.write().await?;
     let row = lock_shipment(&*txn, shipment_id).await?;
     let update = TrackingUpdate {
@@ -876,6 +920,49 @@ async fn apply_update<C: ConnectionTrait>(
     let at = db.now();
     let current = status_from_row(&row.status)?;
     let applies = tracking_applies(current, row.status_at, update.status, update.occurred_at);
+    // The history a courier sends with its latest event: each checkpoint
+    // not on the timeline yet joins it (as history, moving nothing).
+    if !update.checkpoints.is_empty() {
+        let key = |at: Option<DateTime<Utc>>, raw: &str, message: Option<&str>| {
+            (at, raw.to_owned(), message.map(str::to_owned))
+        };
+        let mut known: HashSet<_> = tracking_event::Entity::find()
+            .filter(tracking_event::Column::ShipmentId.eq(row.id))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|e| key(e.occurred_at, &e.raw_status, e.message.as_deref()))
+            .collect();
+        known.insert(key(
+            update.occurred_at,
+            &update.raw_status,
+            update.message.as_deref(),
+        ));
+        let history: Vec<tracking_event::ActiveModel> = update
+            .checkpoints
+            .iter()
+            .filter(|c| known.insert(key(c.occurred_at, &c.raw_status, c.message.as_deref())))
+            .map(|c| tracking_event::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                shipment_id: Set(row.id),
+                source: Set(source.to_owned()),
+                status: Set(c.status.as_str().to_owned()),
+                raw_status: Set(c.raw_status.clone()),
+                message: Set(c.message.clone()),
+                location: Set(c.location.clone()),
+                occurred_at: Set(c.occurred_at),
+                signed_by: Set(None),
+                applied: Set(false),
+                recorded_by: Set(actor.sub.clone()),
+                recorded_at: Set(at),
+            })
+            .collect();
+        if !history.is_empty() {
+            tracking_event::Entity::insert_many(history)
+                .exec_without_returning(conn)
+                .await?;
+        }
+    }
     tracking_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         shipment_id: Set(row.id),
@@ -908,7 +995,9 @@ async fn apply_update<C: ConnectionTrait>(
         .col_expr(shipment::Column::Status, Expr::val(update.status.as_str()))
         .col_expr(
             shipment::Column::StatusAt,
-            Expr::val(update.occurred_at.or(Some(at))),
+            // Without the event's own time none is stored: the next event
+            // is then judged by its progress, not by when this one came.
+            Expr::val(update.occurred_at),
         )
         .col_expr(shipment::Column::Version, Expr::val(version))
         .col_expr(shipment::Column::UpdatedAt, Expr::val(at))
@@ -941,7 +1030,8 @@ async fn apply_update<C: ConnectionTrait>(
     });
     let mut data = base.clone();
     let event = match update.status {
-        TrackingStatus::OutForDelivery => {
+        // The pre-arrival notice goes once, on the way into this status.
+        TrackingStatus::OutForDelivery if current != Some(TrackingStatus::OutForDelivery) => {
             data["message"] = json!(update.message);
             data["occurred_at"] = json!(update.occurred_at);
             data["estimated_delivery"] = json!(row.estimated_delivery);
@@ -1046,8 +1136,14 @@ pub async fn list_courier_accounts(db: &Db, actor: &Actor) -> ServiceResult<Vec<
 }
 
 fn account_from_row(row: courier_account::Model) -> CourierAccount {
+    // SF Express signs nothing: its secret is the last segment of the path.
+    let token = if row.source == CourierSource::SfExpress.as_str() {
+        "/{webhook_secret}"
+    } else {
+        ""
+    };
     CourierAccount {
-        webhook_path: format!("/api/v1/webhooks/couriers/{}/{}", row.source, row.id),
+        webhook_path: format!("/api/v1/webhooks/couriers/{}/{}{token}", row.source, row.id),
         id: row.id,
         source: row.source,
         name: row.name,
@@ -1090,25 +1186,39 @@ pub async fn receive_push(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<PushOutcome, PushRefused> {
-    let account = courier_account::Entity::find_by_id(account_id)
+    let Some(account) = courier_account::Entity::find_by_id(account_id)
         .one(db.read())
         .await?
         .filter(|a| a.active && a.source == source.as_str())
-        .ok_or(PushRefused::UnknownAccount)?;
+    else {
+        tracing::warn!(target: "security", source = source.as_str(), account = %account_id,
+                       "courier push refused: no such active account for this source");
+        return Err(PushRefused::UnknownAccount);
+    };
     if let Err(error) = source.verify(&account.webhook_secret, header, body) {
         tracing::warn!(target: "security", source = source.as_str(), account = %account_id,
                        %error, "courier push refused: signature check failed");
         return Err(PushRefused::Unauthenticated(error.to_string()));
     }
-    let updates = source
-        .parse_push(body, content_type)
-        .map_err(|e| PushRefused::Malformed(e.to_string()))?;
+    // Kept as text; a NUL (which PostgreSQL text refuses) is replaced.
+    let payload = String::from_utf8_lossy(body).replace('\0', "\u{FFFD}");
+    let updates = match source.parse_push(body, content_type) {
+        Ok(updates) => updates,
+        Err(error) => {
+            store_unapplied(db, account_id, body, &payload, "malformed").await?;
+            return Err(PushRefused::Malformed(error.to_string()));
+        }
+    };
+    if updates.is_empty() {
+        // Verified, but nothing to track (a stop notice, another topic).
+        store_unapplied(db, account_id, body, &payload, "ignored").await?;
+        return Ok(PushOutcome::default());
+    }
     let actor = Actor {
         sub: format!("courier:{}:{}", source.as_str(), account_id),
         roles: vec![Role::Integration],
         customer_id: None,
     };
-    let payload = String::from_utf8_lossy(body).into_owned();
     let mut outcome = PushOutcome::default();
     for update in updates {
         let txn = db.write().await?;
@@ -1138,20 +1248,28 @@ pub async fn receive_push(
             outcome.duplicates += 1;
             continue;
         }
-        let found = shipment::Entity::find()
+        let mut found = shipment::Entity::find()
             .filter(shipment::Column::TrackingNumber.eq(update.tracking_number.clone()))
-            .order_by_desc(shipment::Column::Id)
-            .one(&*txn)
+            .limit(2)
+            .all(&*txn)
             .await?;
-        let (result, shipment_id) = match found {
-            None => {
+        let (result, shipment_id) = match (found.pop(), found.is_empty()) {
+            (None, _) => {
                 tracing::info!(source = source.as_str(), account = %account_id,
                                tracking_number = %update.tracking_number,
                                "courier push for an unknown tracking number: stored, not applied");
                 outcome.unknown += 1;
                 ("unknown_tracking", None)
             }
-            Some(found) => {
+            (Some(_), false) => {
+                // Two carriers use the number: which one is meant is unknown.
+                tracing::warn!(source = source.as_str(), account = %account_id,
+                               tracking_number = %update.tracking_number,
+                               "courier push for a tracking number of several shipments: stored, not applied");
+                outcome.unknown += 1;
+                ("ambiguous_tracking", None)
+            }
+            (Some(found), true) => {
                 let row = lock_shipment(&*txn, found.id).await?;
                 if apply_update(db, &*txn, row, &update, source.as_str(), &actor).await? {
                     outcome.applied += 1;
@@ -1174,6 +1292,77 @@ pub async fn receive_push(
     Ok(outcome)
 }
 
+/// Stores a verified push that applies to nothing (malformed, or without
+/// tracking), once, under the digest of its body.
+async fn store_unapplied(
+    db: &Db,
+    account_id: Uuid,
+    body: &[u8],
+    payload: &str,
+    outcome: &str,
+) -> Result<(), PushRefused> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(body);
+    let txn = db.write().await?;
+    courier_push::Entity::insert(courier_push::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account_id),
+        event_id: Set(format!("sha256:{}", hex_lower(&digest))),
+        tracking_number: Set(None),
+        shipment_id: Set(None),
+        outcome: Set(outcome.to_owned()),
+        payload: Set(payload.to_owned()),
+        received_at: Set(db.now()),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            courier_push::Column::AccountId,
+            courier_push::Column::EventId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The pushes received on a courier account, newest first.
+pub async fn list_pushes(
+    db: &Db,
+    actor: &Actor,
+    account_id: Uuid,
+    limit: u64,
+) -> ServiceResult<Vec<CourierPush>> {
+    actor.require(Permission::CourierAccountManage)?;
+    courier_account::Entity::find_by_id(account_id)
+        .one(db.read())
+        .await?
+        .ok_or_else(|| ServiceError::not_found("courier account", account_id))?;
+    Ok(courier_push::Entity::find()
+        .filter(courier_push::Column::AccountId.eq(account_id))
+        .order_by_desc(courier_push::Column::Id)
+        .limit(limit)
+        .all(db.read())
+        .await?
+        .into_iter()
+        .map(|p| CourierPush {
+            id: p.id,
+            event_id: p.event_id,
+            tracking_number: p.tracking_number,
+            shipment_id: p.shipment_id,
+            outcome: p.outcome,
+            payload: p.payload,
+            received_at: p.received_at,
+        })
+        .collect())
+}
+
 // --------------------------------------------------------------- manifests
 
 /// A carrier's shipments handed over on one local day.
@@ -1182,9 +1371,26 @@ pub async fn manifest(
     actor: &Actor,
     carrier_code: &str,
     date: NaiveDate,
-    utc_offset: FixedOffset,
+    utc_offset: Option<FixedOffset>,
 ) -> ServiceResult<Manifest> {
     actor.require(Permission::AllocationRead)?;
+    // The day is the carrier's local day unless another offset is asked for.
+    let utc_offset = match utc_offset {
+        Some(offset) => offset,
+        None => {
+            let owner = carrier::Entity::find()
+                .filter(carrier::Column::Code.eq(carrier_code))
+                .one(db.read())
+                .await?;
+            let services = match owner {
+                Some(c) => services_of(db.read(), Some(c.id)).await?,
+                None => Vec::new(),
+            };
+            services
+                .first()
+                .map_or(chrono::Offset::fix(&Utc), |s| s.terms.utc_offset)
+        }
+    };
     let start = date
         .and_hms_opt(0, 0, 0)
         .and_then(|d| d.and_local_timezone(utc_offset).single())

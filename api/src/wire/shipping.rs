@@ -660,6 +660,8 @@ pub struct ShipmentInput {
     pub carrier_service_id: Option<Uuid>,
     /// Required when `carrier_service_id` is not the engine's choice.
     pub override_reason: Option<String>,
+    /// Printable ASCII, at most 30 characters (it is printed as a Code 128
+    /// barcode on the label).
     #[schema(example = "SF1234567890")]
     pub tracking_number: String,
     /// When the carrier took the goods; now when absent.
@@ -669,7 +671,7 @@ pub struct ShipmentInput {
 impl Parse<domain::NewShipment> for ShipmentInput {
     fn parse(self) -> Result<domain::NewShipment, Vec<FieldError>> {
         let mut errors = Violations::new();
-        let tracking = errors.take(required_text("tracking_number", &self.tracking_number, 64));
+        let tracking = errors.take(required_text("tracking_number", &self.tracking_number, 30));
         if tracking
             .as_deref()
             .is_some_and(|t| t.chars().any(|c| !c.is_ascii_graphic()))
@@ -930,6 +932,41 @@ pub struct CourierAccountItems {
     pub items: Vec<CourierAccountBody>,
 }
 
+/// One verified push, as received.
+#[derive(Clone, Debug, Serialize, ToSchema, SimpleObject)]
+pub struct CourierPushBody {
+    pub id: Uuid,
+    /// The courier's event id, or `sha256:<digest of the body>`.
+    pub event_id: String,
+    pub tracking_number: Option<String>,
+    pub shipment_id: Option<Uuid>,
+    /// `applied`, `stale` (older than what was known), `unknown_tracking`,
+    /// `ambiguous_tracking`, `ignored` (nothing to track) or `malformed`.
+    pub outcome: String,
+    /// The body as received.
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+}
+
+impl From<domain::CourierPush> for CourierPushBody {
+    fn from(p: domain::CourierPush) -> Self {
+        Self {
+            id: p.id,
+            event_id: p.event_id,
+            tracking_number: p.tracking_number,
+            shipment_id: p.shipment_id,
+            outcome: p.outcome,
+            payload: p.payload,
+            received_at: p.received_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourierPushItems {
+    pub items: Vec<CourierPushBody>,
+}
+
 // --------------------------------------------------------------- manifests
 
 /// One shipment on a manifest.
@@ -989,10 +1026,10 @@ impl From<domain::Manifest> for ManifestBody {
 }
 
 /// Parses a manifest's `utc_offset` query value.
-pub fn offset_param(text: Option<&str>) -> Result<FixedOffset, Vec<FieldError>> {
+pub fn offset_param(text: Option<&str>) -> Result<Option<FixedOffset>, Vec<FieldError>> {
     match text {
-        None => Ok(chrono::Offset::fix(&Utc)),
-        Some(t) => parse_offset(t).ok_or_else(|| {
+        None => Ok(None),
+        Some(t) => parse_offset(t).map(Some).ok_or_else(|| {
             let mut errors = Violations::new();
             errors.push("utc_offset", "invalid", "an offset such as +08:00");
             errors.into_errors()

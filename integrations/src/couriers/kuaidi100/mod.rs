@@ -117,24 +117,19 @@ fn map_status_name(name: &str) -> TrackingStatus {
     }
 }
 
-/// Parses a push into one update. The body is the form (`param` and `sign`), or,
-/// when `content_type` says JSON or the body is a JSON object, the `param`
-/// document itself. A push without `lastResult` (or without a tracking number)
-/// gives no update.
+/// Parses a push into one update. Only the form's `param` field is read —
+/// exactly the text the signature covers, whatever else the body holds (a
+/// body read any other way could carry forged data beside a captured,
+/// genuinely signed `param`). A push without `lastResult` (or without a
+/// tracking number) gives no update.
 pub(super) fn parse(
     body: &[u8],
-    content_type: Option<&str>,
+    _content_type: Option<&str>,
 ) -> Result<Vec<TrackingUpdate>, ParseError> {
-    let is_json = content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
-        || body.trim_ascii_start().starts_with(b"{");
-    let param: Param = if is_json {
-        serde_json::from_slice(body).map_err(super::invalid_json)?
-    } else {
-        let (param, _) = form_fields(body);
-        let param =
-            param.ok_or_else(|| ParseError::Invalid("the form has no `param` field".to_owned()))?;
-        serde_json::from_str(&param).map_err(super::invalid_json)?
-    };
+    let (param, _) = form_fields(body);
+    let param =
+        param.ok_or_else(|| ParseError::Invalid("the form has no `param` field".to_owned()))?;
+    let param: Param = serde_json::from_str(&param).map_err(super::invalid_json)?;
     let Some(last) = param.last_result else {
         return Ok(Vec::new());
     };
@@ -307,21 +302,45 @@ mod tests {
     }
 
     #[test]
-    fn the_fixture_push_parses_from_the_form_and_from_raw_param() {
+    fn the_fixture_push_parses_from_the_form_only() {
         let param = param();
-        let body = form(&param, &upper_sign(&param, SALT));
+        let sign = upper_sign(&param, SALT);
+        let body = form(&param, &sign);
         let source = CourierSource::Kuaidi100;
         let from_form = source
             .parse_push(&body, Some("application/x-www-form-urlencoded"))
             .unwrap();
         check_fixture_update(&from_form);
-        let from_raw = source.parse_push(param.as_bytes(), None).unwrap();
-        check_fixture_update(&from_raw);
         // No vendor id: the digest is what recognises a re-push.
-        assert_eq!(from_form[0].event_id, from_raw[0].event_id);
+        let again = source.parse_push(&body, None).unwrap();
+        assert_eq!(from_form[0].event_id, again[0].event_id);
         let later = param.replace("2021-12-15 20:15:14", "2021-12-15 21:00:00");
-        let later = source.parse_push(later.as_bytes(), None).unwrap();
+        let later = source.parse_push(&form(&later, &sign), None).unwrap();
         assert_ne!(later[0].event_id, from_form[0].event_id);
+        // A raw JSON body is not a push.
+        assert!(source.parse_push(param.as_bytes(), None).is_err());
+    }
+
+    #[test]
+    fn forged_data_beside_a_captured_signed_param_is_not_read() {
+        let param = param();
+        let sign = upper_sign(&param, SALT);
+        let captured = String::from_utf8(form(&param, &sign)).unwrap();
+        // JSON claiming delivery of another number, smuggling the captured
+        // form fields inside a string.
+        let forged = format!(
+            r#"{{"lastResult":{{"nu":"FORGED1","state":"3","data":[]}},"x":"&{captured}&y="}}"#
+        );
+        let source = CourierSource::Kuaidi100;
+        let header = |_: &str| None;
+        // The captured signature is genuine for the captured `param` …
+        assert!(source.verify(SALT, &header, forged.as_bytes()).is_ok());
+        // … and that `param` is all that is read.
+        let updates = source
+            .parse_push(forged.as_bytes(), Some("application/json"))
+            .unwrap();
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].tracking_number, "YT6186594166532");
     }
 
     #[test]
@@ -339,7 +358,7 @@ mod tests {
     fn pushes_without_a_result_give_nothing_and_garbage_is_refused() {
         assert_eq!(
             parse(
-                r#"{"status":"abort","message":"3天查询无记录"}"#.as_bytes(),
+                &form(r#"{"status":"abort","message":"3天查询无记录"}"#, "00"),
                 None
             )
             .unwrap(),

@@ -43,8 +43,8 @@ struct Route {
     reason_name: Option<String>,
 }
 
-/// Checks the callback URL's `token` (passed as the `:token` pseudo-header)
-/// against the secret, in constant time.
+/// Checks the secret carried in the callback URL's path (the server passes
+/// it as the `:token` pseudo-header) against the account's, in constant time.
 pub(super) fn verify(
     secret: &str,
     header: &dyn Fn(&str) -> Option<String>,
@@ -57,9 +57,11 @@ pub(super) fn verify(
     }
 }
 
-/// An SF operation code in the normalised vocabulary: 50 picked up, 44 out for
-/// delivery (派件), 80 delivered, 70 and 33 failed delivery or a problem, 99
-/// returned; every other code counts as in transit.
+/// An SF operation code in the normalised vocabulary: 50 picked up, 80
+/// delivered (both unverified, from third-party code); 44 out for delivery
+/// (派件), 70 and 33 failed delivery or a problem, 99 returned are
+/// unverified guesses from public listings — correct them here when SF's
+/// documentation is at hand. Every other code counts as in transit.
 fn map_op_code(op_code: &str) -> TrackingStatus {
     match op_code.trim() {
         "44" => TrackingStatus::OutForDelivery,
