@@ -37,6 +37,7 @@ pub struct Settings {
     pub job_lease: std::time::Duration,
     pub webhooks: crate::service::WebhookConfig,
     pub smtp: Option<crate::service::SmtpConfig>,
+    pub secret_key: Option<crate::service::secrets::SecretKey>,
 }
 
 impl Settings {
@@ -48,6 +49,7 @@ impl Settings {
             job_lease: self.job_lease,
             webhooks: self.webhooks.clone(),
             smtp: self.smtp.clone(),
+            secret_key: self.secret_key.clone(),
         }
     }
 }
@@ -264,7 +266,15 @@ impl Settings {
                 Some(crate::service::SmtpConfig { url, from })
             }
         };
+        let secret_key = match get("DINGDAN_SECRET_KEY") {
+            None => None,
+            Some(text) => Some(
+                crate::service::secrets::SecretKey::from_base64(&text)
+                    .map_err(|e| invalid("DINGDAN_SECRET_KEY", e))?,
+            ),
+        };
         Ok(Self {
+            secret_key,
             smtp,
             job_lease,
             webhooks,

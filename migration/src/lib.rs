@@ -14,6 +14,7 @@ mod m20261127_000005_allocation;
 mod m20261127_000006_read_indexes;
 mod m20261127_000007_webhooks;
 mod m20261127_000008_shipping;
+mod m20261127_000009_connectors;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_read_indexes::Migration),
             Box::new(m20261127_000007_webhooks::Migration),
             Box::new(m20261127_000008_shipping::Migration),
+            Box::new(m20261127_000009_connectors::Migration),
         ]
     }
 }

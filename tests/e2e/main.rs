@@ -6,6 +6,7 @@ mod allocation;
 mod auth;
 mod catalog;
 mod cli;
+mod connectors;
 mod customers;
 mod errors;
 mod graphql;

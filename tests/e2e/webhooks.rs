@@ -884,7 +884,8 @@ async fn two_worker_processes_deliver_each_event_exactly_once() {
     b.wait().ok();
     let rows = deliveries(&app, "limit=200").await;
     assert!(rows.len() >= 36, "{} deliveries", rows.len());
-    assert!(rows.iter().all(|d| d["attempts"] == 1));
+    let retried: Vec<&Value> = rows.iter().filter(|d| d["attempts"] != 1).collect();
+    assert!(retried.is_empty(), "retried deliveries: {retried:?}");
     let mut per_id: HashMap<String, usize> = HashMap::new();
     for r in receiver.received() {
         *per_id.entry(r.header("webhook-id").to_owned()).or_default() += 1;

@@ -100,6 +100,8 @@ pub enum Permission {
     TrackingWrite,
     /// Manage courier accounts (tracking feeds and their secrets).
     CourierAccountManage,
+    /// Manage marketplace connector accounts and run their syncs.
+    ConnectorManage,
 }
 
 impl Permission {
@@ -134,6 +136,7 @@ impl Permission {
             Permission::CarrierWrite => &[Admin, OrderManager, Warehouse],
             Permission::TrackingWrite => &[Admin, Warehouse, Support, Integration],
             Permission::CourierAccountManage => &[Admin, Integration],
+            Permission::ConnectorManage => &[Admin, Integration],
         }
     }
 
@@ -165,7 +168,8 @@ impl Permission {
             | Permission::WebhookManage
             | Permission::CarrierWrite
             | Permission::TrackingWrite
-            | Permission::CourierAccountManage => false,
+            | Permission::CourierAccountManage
+            | Permission::ConnectorManage => false,
         }
     }
 
@@ -196,6 +200,7 @@ impl Permission {
             Permission::CarrierWrite => "carriers:write",
             Permission::TrackingWrite => "tracking:write",
             Permission::CourierAccountManage => "courier_accounts:manage",
+            Permission::ConnectorManage => "connectors:manage",
         }
     }
 }

@@ -37,10 +37,12 @@ pub enum EventType {
     ShipmentException,
     ShipmentReturned,
     OrderDelivered,
+    MarketplaceFulfilmentReported,
+    MarketplaceFulfilmentFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 28] = [
+    pub const ALL: [EventType; 30] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::OrderInfoRequested,
@@ -69,6 +71,8 @@ impl EventType {
         EventType::ShipmentException,
         EventType::ShipmentReturned,
         EventType::OrderDelivered,
+        EventType::MarketplaceFulfilmentReported,
+        EventType::MarketplaceFulfilmentFailed,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -101,6 +105,8 @@ impl EventType {
             EventType::ShipmentException => "shipment.exception",
             EventType::ShipmentReturned => "shipment.returned",
             EventType::OrderDelivered => "order.delivered",
+            EventType::MarketplaceFulfilmentReported => "marketplace.fulfilment_reported",
+            EventType::MarketplaceFulfilmentFailed => "marketplace.fulfilment_failed",
         }
     }
 
@@ -120,7 +126,10 @@ impl EventType {
             | EventType::TransferRequested
             | EventType::TransferShipped
             | EventType::TransferReceived
-            | EventType::TransferCancelled => true,
+            | EventType::TransferCancelled
+            // Reports to marketplaces are integration plumbing.
+            | EventType::MarketplaceFulfilmentReported
+            | EventType::MarketplaceFulfilmentFailed => true,
             EventType::OrderCreated
             | EventType::OrderUpdated
             | EventType::OrderInfoRequested
@@ -174,7 +183,9 @@ impl EventType {
             | EventType::ShipmentDelivered
             | EventType::ShipmentException
             | EventType::ShipmentReturned
-            | EventType::OrderDelivered => true,
+            | EventType::OrderDelivered
+            | EventType::MarketplaceFulfilmentReported
+            | EventType::MarketplaceFulfilmentFailed => true,
         }
     }
 }
@@ -249,6 +260,12 @@ impl EventType {
             }
             EventType::ShipmentReturned => "A shipment is going back to the sender.",
             EventType::OrderDelivered => "Every shipment of an order was delivered.",
+            EventType::MarketplaceFulfilmentReported => {
+                "A shipment of an imported order was reported to its marketplace."
+            }
+            EventType::MarketplaceFulfilmentFailed => {
+                "Reporting a shipment to the marketplace failed (retried with back-off)."
+            }
         }
     }
 
@@ -497,6 +514,20 @@ impl EventType {
                 ),
             ],
             EventType::OrderDelivered => &[STATUS, ORDER_NUMBER],
+            EventType::MarketplaceFulfilmentReported | EventType::MarketplaceFulfilmentFailed => &[
+                ("platform", "string", "shopify, woocommerce, taobao or jd"),
+                ("account_id", "string", "the connector account"),
+                ("external_id", "string", "the platform's order id"),
+                ("shipment_id", "string", "the shipment reported"),
+                ("tracking_number", "string", "the carrier's reference"),
+                (
+                    "reference",
+                    "string|null",
+                    "the platform's id for the report, when it gives one",
+                ),
+                ("error", "string|null", "why it failed"),
+                ("attempt", "integer", "the attempt"),
+            ],
         }
     }
 

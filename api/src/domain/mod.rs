@@ -7,6 +7,7 @@ pub mod actor;
 pub mod address;
 pub mod allocation;
 pub mod catalog;
+pub mod connector;
 pub mod customer;
 pub mod event;
 pub mod fulfilment;

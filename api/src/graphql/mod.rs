@@ -4,6 +4,7 @@
 mod allocation;
 mod catalog;
 mod connection;
+mod connectors;
 mod customers;
 pub mod errors;
 pub mod http;
@@ -40,6 +41,7 @@ pub struct Query(
     allocation::AllocationQuery,
     webhooks::WebhookQuery,
     shipping::ShippingQuery,
+    connectors::ConnectorQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -54,6 +56,7 @@ pub struct Mutation(
     allocation::AllocationMutation,
     webhooks::WebhookMutation,
     shipping::ShippingMutation,
+    connectors::ConnectorMutation,
 );
 
 pub type DingdanSchema = Schema<Query, Mutation, subscriptions::Subscription>;

@@ -4,6 +4,7 @@
 
 pub mod allocation;
 pub mod catalog;
+pub mod connectors;
 pub mod customers;
 pub mod fallback;
 pub mod fulfilment;
@@ -118,7 +119,14 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(shipping::list_courier_accounts)
         .service(shipping::list_pushes)
         .service(shipping::courier_push)
-        .service(shipping::courier_push_with_secret);
+        .service(shipping::courier_push_with_secret)
+        .service(connectors::create_connector)
+        .service(connectors::list_connectors)
+        .service(connectors::get_connector)
+        .service(connectors::update_connector)
+        .service(connectors::sync)
+        .service(connectors::list_runs)
+        .service(connectors::marketplace_webhook);
 }
 
 /// Registers the operational routes at the root.
@@ -150,6 +158,7 @@ Amounts are decimal strings beside an ISO 4217 currency.",
         (name = "allocation", description = "Allocation plans and reservations across warehouses and lots; the allocation policy and the geo table"),
         (name = "fulfilment", description = "Pick lists, picks and packages"),
         (name = "shipping", description = "Carriers, services and rate cards; the selection engine; shipments, labels, manifests; courier accounts, tracking webhooks and proof of delivery"),
+        (name = "connectors", description = "Marketplace accounts (Shopify, WooCommerce, Taobao, JD): credentials, SKU mapping, syncs and their runs"),
         (name = "transfers", description = "Goods moved between warehouses through the in-transit location"),
         (name = "webhooks", description = "Webhook subscriptions (Standard Webhooks signatures), deliveries, their attempt log and replay"),
         (name = "operations", description = "Health, readiness and metrics"),

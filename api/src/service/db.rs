@@ -33,6 +33,9 @@ pub struct ServiceConfig {
     pub webhooks: WebhookConfig,
     /// Customer notifications by email, when configured.
     pub smtp: Option<SmtpConfig>,
+    /// Seals stored credentials (`DINGDAN_SECRET_KEY`); features that store
+    /// credentials are refused without it.
+    pub secret_key: Option<super::secrets::SecretKey>,
 }
 
 /// Where notification emails go out.
@@ -88,6 +91,7 @@ impl Default for ServiceConfig {
             job_lease: Duration::from_secs(300),
             webhooks: WebhookConfig::default(),
             smtp: None,
+            secret_key: None,
         }
     }
 }

@@ -48,6 +48,11 @@ pub enum JobKind {
     DeliverWebhook,
     /// Email one event's customer notification (payload: `{"event_id": …}`).
     SendEmail,
+    /// Sync one marketplace connector account (payload: `{"account_id": …}`).
+    SyncConnector,
+    /// Report a shipment to the marketplace its order came from (payload:
+    /// `{"shipment_id": …}`).
+    PushFulfilment,
 }
 
 impl JobKind {
@@ -56,6 +61,8 @@ impl JobKind {
             JobKind::AllocateWaiting => "allocate_waiting",
             JobKind::DeliverWebhook => "deliver_webhook",
             JobKind::SendEmail => "send_email",
+            JobKind::SyncConnector => "sync_connector",
+            JobKind::PushFulfilment => "push_fulfilment",
         }
     }
 
@@ -64,6 +71,8 @@ impl JobKind {
             "allocate_waiting" => Some(JobKind::AllocateWaiting),
             "deliver_webhook" => Some(JobKind::DeliverWebhook),
             "send_email" => Some(JobKind::SendEmail),
+            "sync_connector" => Some(JobKind::SyncConnector),
+            "push_fulfilment" => Some(JobKind::PushFulfilment),
             _ => None,
         }
     }
@@ -75,6 +84,10 @@ impl JobKind {
             // cover its worker dying mid-send.
             JobKind::DeliverWebhook => 5,
             JobKind::SendEmail => 8,
+            // A failed run records its error; the next is queued anyway.
+            JobKind::SyncConnector => 3,
+            // 2 s … about an hour apart: platforms' outages pass.
+            JobKind::PushFulfilment => 12,
         }
     }
 }
@@ -351,6 +364,24 @@ async fn perform(db: &Db, job: &job::Model) -> anyhow::Result<()> {
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(|| anyhow::anyhow!("a send_email job without an event_id"))?;
             super::notifications::send_email(db, id).await
+        }
+        Some(JobKind::SyncConnector) => {
+            let id = job
+                .payload
+                .get("account_id")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| anyhow::anyhow!("a sync_connector job without an account_id"))?;
+            super::connectors::scheduled_sync(db, id).await
+        }
+        Some(JobKind::PushFulfilment) => {
+            let id = job
+                .payload
+                .get("shipment_id")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| anyhow::anyhow!("a push_fulfilment job without a shipment_id"))?;
+            super::connectors::push_fulfilment(db, id, job.attempts).await
         }
         None => anyhow::bail!("unknown job kind {:?}", job.kind),
     }

@@ -6,6 +6,7 @@
 
 pub mod allocation;
 pub mod catalog;
+pub mod connectors;
 pub mod customers;
 mod db;
 mod error;
@@ -20,6 +21,7 @@ pub mod orders;
 pub(crate) mod page;
 pub mod pricing;
 pub mod reviews;
+pub mod secrets;
 pub mod shipping;
 pub mod stock;
 pub mod transfers;

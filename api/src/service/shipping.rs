@@ -661,6 +661,8 @@ pub async fn create_shipment(
         );
     }
     events.flush(&*txn).await?;
+    // An order from a marketplace: the shipment is reported back to it.
+    super::connectors::queue_push(&*txn, order_id, id).await?;
     let shipment = to_domain(row, ids)?;
     idempotency.complete(&*txn, actor, &shipment).await?;
     txn.commit().await?;

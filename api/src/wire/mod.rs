@@ -8,6 +8,7 @@
 pub mod allocation;
 pub mod catalog;
 pub mod common;
+pub mod connectors;
 pub mod customers;
 pub mod decimal;
 pub mod fulfilment;

@@ -1,0 +1,1001 @@
+//! Marketplace connectors: accounts (credentials sealed at rest), syncs that
+//! pull orders page by page from a stored cursor, and their import through
+//! the same intake as API orders.
+//!
+//! An imported order is keyed by (account, external id): fetched again it is
+//! never created twice (a concurrent sync of the same account finds the
+//! order intake's own unique key). A cancellation on the platform cancels
+//! the order while it has not shipped; an address changed on the platform
+//! before shipment is applied. A failed run keeps the cursor of the last
+//! page it finished, so the next run resumes there.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, EntityTrait as _, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use dingdan_entity::{connector_account, connector_order, connector_sync_run, order};
+use dingdan_integrations::marketplaces::{
+    AnyConnector, ClientOptions, Connector as _, Cursor, MarketplaceOrder,
+};
+
+use super::error::corrupt;
+use super::idempotency::{Created, Idempotency};
+use super::jobs::{self, JobKind};
+use super::{Db, ServiceError, ServiceResult};
+use crate::domain::actor::{Actor, Permission, Role};
+use crate::domain::connector::{
+    ConnectorAccount, ConnectorPatch, CustomerMode, NewConnectorAccount, Platform, SkuMapping,
+    SyncRun, map_sku,
+};
+use crate::domain::order::{AddressDraft, Channel, ContactDraft, LineDraft, NewOrder, OrderPatch};
+use crate::domain::validation::Parse;
+
+fn key(db: &Db) -> ServiceResult<&super::secrets::SecretKey> {
+    db.config()
+        .secret_key
+        .as_ref()
+        .ok_or_else(|| ServiceError::Unprocessable {
+            code: "secret_key_missing",
+            message: "connector credentials are stored encrypted: set DINGDAN_SECRET_KEY \
+                      (32 bytes, base64: `openssl rand -base64 32`) and restart"
+                .to_owned(),
+        })
+}
+
+/// Checks credentials by building a client with them (each platform knows
+/// which fields it needs).
+fn client(
+    platform: Platform,
+    base_url: &str,
+    credentials: &serde_json::Map<String, Value>,
+) -> ServiceResult<AnyConnector> {
+    AnyConnector::new(platform, base_url, credentials, ClientOptions::default())
+        .map_err(|e| ServiceError::invalid("credentials", "invalid_credentials", e.to_string()))
+}
+
+/// Registers an account; its first sync is queued at once when enabled.
+pub async fn create_account(
+    db: &Db,
+    actor: &Actor,
+    input: impl Parse<NewConnectorAccount>,
+) -> ServiceResult<ConnectorAccount> {
+    actor.require(Permission::ConnectorManage)?;
+    let new = input.parse()?;
+    client(new.platform, &new.base_url, &new.credentials)?;
+    if new.customer_mode == CustomerMode::Single && new.customer_id.is_none() {
+        return Err(ServiceError::invalid(
+            "customer_id",
+            "required",
+            "an account whose orders are one customer's names that customer",
+        ));
+    }
+    let sealed = key(db)?
+        .seal(
+            Value::Object(new.credentials.clone())
+                .to_string()
+                .as_bytes(),
+        )
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?;
+    if let Some(customer) = new.customer_id {
+        super::customers::get_customer(db, actor, customer)
+            .await
+            .map_err(|_| {
+                ServiceError::invalid("customer_id", "not_found", "no customer with this id")
+            })?;
+    }
+    let at = db.now();
+    let txn = db.write().await?;
+    let row = connector_account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        platform: Set(new.platform.as_str().to_owned()),
+        name: Set(new.name),
+        base_url: Set(new.base_url),
+        credentials: Set(sealed),
+        sync_interval_seconds: Set(new.sync_interval_seconds),
+        sku_map: Set(json!(new.sku_map)),
+        customer_mode: Set(new.customer_mode.as_str().to_owned()),
+        customer_id: Set(new.customer_id),
+        warehouse_preferences: Set(json!(new.warehouse_preferences)),
+        enabled: Set(new.enabled),
+        cursor: Set(json!(Cursor::default())),
+        last_synced_at: Set(None),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&*txn)
+    .await?;
+    if row.enabled {
+        schedule(&*txn, row.id, at).await?;
+    }
+    txn.commit().await?;
+    db.wake_workers();
+    account_from_row(row, &new.credentials)
+}
+
+async fn schedule<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    account: Uuid,
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    jobs::enqueue(
+        conn,
+        JobKind::SyncConnector,
+        json!({"account_id": account}),
+        Some(&format!("connector-sync:{account}")),
+        at,
+    )
+    .await
+}
+
+fn account_from_row(
+    row: connector_account::Model,
+    credentials: &serde_json::Map<String, Value>,
+) -> ServiceResult<ConnectorAccount> {
+    let mut names: Vec<String> = credentials.keys().cloned().collect();
+    names.sort();
+    Ok(ConnectorAccount {
+        platform: Platform::parse(&row.platform)
+            .ok_or_else(|| corrupt("connector platform", &row.platform))?,
+        customer_mode: CustomerMode::parse(&row.customer_mode)
+            .ok_or_else(|| corrupt("connector customer mode", &row.customer_mode))?,
+        sku_map: serde_json::from_value(row.sku_map.clone())
+            .map_err(|_| corrupt("connector SKU map", row.id))?,
+        warehouse_preferences: serde_json::from_value(row.warehouse_preferences.clone())
+            .map_err(|_| corrupt("connector warehouses", row.id))?,
+        credential_names: names,
+        id: row.id,
+        name: row.name,
+        base_url: row.base_url,
+        sync_interval_seconds: row.sync_interval_seconds,
+        customer_id: row.customer_id,
+        enabled: row.enabled,
+        last_synced_at: row.last_synced_at,
+        version: row.version,
+        created_at: row.created_at,
+    })
+}
+
+fn credentials_of(
+    db: &Db,
+    row: &connector_account::Model,
+) -> ServiceResult<serde_json::Map<String, Value>> {
+    let plain = key(db)?
+        .open(&row.credentials)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("connector {}: {e}", row.id)))?;
+    match serde_json::from_slice(&plain) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(corrupt("connector credentials", row.id)),
+    }
+}
+
+async fn find_account(db: &Db, id: Uuid) -> ServiceResult<connector_account::Model> {
+    connector_account::Entity::find_by_id(id)
+        .one(db.read())
+        .await?
+        .ok_or_else(|| ServiceError::not_found("connector", id))
+}
+
+pub async fn get_account(db: &Db, actor: &Actor, id: Uuid) -> ServiceResult<ConnectorAccount> {
+    actor.require(Permission::ConnectorManage)?;
+    let row = find_account(db, id).await?;
+    let credentials = credentials_of(db, &row)?;
+    account_from_row(row, &credentials)
+}
+
+pub async fn list_accounts(db: &Db, actor: &Actor) -> ServiceResult<Vec<ConnectorAccount>> {
+    actor.require(Permission::ConnectorManage)?;
+    let rows = connector_account::Entity::find()
+        .order_by_asc(connector_account::Column::Id)
+        .all(db.read())
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let credentials = credentials_of(db, &row)?;
+            account_from_row(row, &credentials)
+        })
+        .collect()
+}
+
+/// Changes an account (credentials are replaced whole).
+pub async fn update_account(
+    db: &Db,
+    actor: &Actor,
+    id: Uuid,
+    patch: impl Parse<ConnectorPatch>,
+) -> ServiceResult<ConnectorAccount> {
+    actor.require(Permission::ConnectorManage)?;
+    let patch = patch.parse()?;
+    let current = find_account(db, id).await?;
+    let platform = Platform::parse(&current.platform)
+        .ok_or_else(|| corrupt("connector platform", &current.platform))?;
+    let credentials = match &patch.credentials {
+        Some(c) => {
+            client(platform, &current.base_url, c)?;
+            c.clone()
+        }
+        None => credentials_of(db, &current)?,
+    };
+    let at = db.now();
+    let txn = db.write().await?;
+    let mut row: connector_account::ActiveModel = current.clone().into();
+    if let Some(name) = patch.name {
+        row.name = Set(name);
+    }
+    if patch.credentials.is_some() {
+        row.credentials = Set(key(db)?
+            .seal(Value::Object(credentials.clone()).to_string().as_bytes())
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!(e)))?);
+    }
+    if let Some(seconds) = patch.sync_interval_seconds {
+        row.sync_interval_seconds = Set(seconds);
+    }
+    if let Some(map) = patch.sku_map {
+        row.sku_map = Set(json!(map));
+    }
+    if let Some(warehouses) = patch.warehouse_preferences {
+        row.warehouse_preferences = Set(json!(warehouses));
+    }
+    if let Some(enabled) = patch.enabled {
+        row.enabled = Set(enabled);
+        if enabled && !current.enabled {
+            schedule(&*txn, id, at).await?;
+        }
+    }
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(at);
+    let row = row.update(&*txn).await?;
+    txn.commit().await?;
+    db.wake_workers();
+    account_from_row(row, &credentials)
+}
+
+/// An account's sync runs, newest first.
+pub async fn list_runs(
+    db: &Db,
+    actor: &Actor,
+    account_id: Uuid,
+    limit: u64,
+) -> ServiceResult<Vec<SyncRun>> {
+    actor.require(Permission::ConnectorManage)?;
+    find_account(db, account_id).await?;
+    Ok(connector_sync_run::Entity::find()
+        .filter(connector_sync_run::Column::AccountId.eq(account_id))
+        .order_by_desc(connector_sync_run::Column::Id)
+        .limit(limit)
+        .all(db.read())
+        .await?
+        .into_iter()
+        .map(run_from_row)
+        .collect())
+}
+
+fn run_from_row(r: connector_sync_run::Model) -> SyncRun {
+    SyncRun {
+        id: r.id,
+        account_id: r.account_id,
+        trigger: r.trigger,
+        status: r.status,
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        fetched: r.fetched,
+        created: r.created,
+        updated: r.updated,
+        skipped: r.skipped,
+        failed: r.failed,
+        error: r.error,
+    }
+}
+
+/// How far before its high-water mark a new run starts.
+const OVERLAP: chrono::Duration = chrono::Duration::seconds(60);
+
+/// What a sync reports as it goes (for progress bars).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    pub pages: u32,
+    pub fetched: i32,
+    pub created: i32,
+}
+
+/// Syncs on demand (`since` restarts from that instant instead of the
+/// stored cursor).
+pub async fn sync_now(
+    db: &Db,
+    actor: &Actor,
+    account_id: Uuid,
+    since: Option<DateTime<Utc>>,
+) -> ServiceResult<SyncRun> {
+    actor.require(Permission::ConnectorManage)?;
+    sync(db, account_id, "manual", since, &|_| {}).await
+}
+
+/// Pulls every page of orders modified since the cursor and imports them.
+pub async fn sync(
+    db: &Db,
+    account_id: Uuid,
+    trigger: &str,
+    since: Option<DateTime<Utc>>,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> ServiceResult<SyncRun> {
+    let account = find_account(db, account_id).await?;
+    let credentials = credentials_of(db, &account)?;
+    let platform = Platform::parse(&account.platform)
+        .ok_or_else(|| corrupt("connector platform", &account.platform))?;
+    let connector = client(platform, &account.base_url, &credentials)?;
+    let sku_map: Vec<SkuMapping> = serde_json::from_value(account.sku_map.clone())
+        .map_err(|_| corrupt("connector SKU map", account.id))?;
+    let mut cursor: Cursor = match since {
+        Some(since) => Cursor {
+            updated_since: Some(since),
+            page: None,
+        },
+        None => {
+            let mut stored: Cursor =
+                serde_json::from_value(account.cursor.clone()).unwrap_or_default();
+            // A new run re-reads a little before the high-water mark: some
+            // platforms filter exclusively or by whole seconds, and orders
+            // fetched again are only found unchanged.
+            if stored.page.is_none() {
+                stored.updated_since = stored.updated_since.map(|t| t - OVERLAP);
+            }
+            stored
+        }
+    };
+    let run_id = Uuid::now_v7();
+    let started = db.now();
+    {
+        let txn = db.write().await?;
+        connector_sync_run::ActiveModel {
+            id: Set(run_id),
+            account_id: Set(account_id),
+            trigger: Set(trigger.to_owned()),
+            status: Set("running".to_owned()),
+            started_at: Set(started),
+            finished_at: Set(None),
+            fetched: Set(0),
+            created: Set(0),
+            updated: Set(0),
+            skipped: Set(0),
+            failed: Set(0),
+            error: Set(None),
+            cursor_before: Set(json!(cursor)),
+            cursor_after: Set(None),
+        }
+        .insert(&*txn)
+        .await?;
+        txn.commit().await?;
+    }
+    let actor = Actor {
+        sub: format!("connector:{account_id}"),
+        roles: vec![Role::Integration, Role::Support],
+        customer_id: None,
+    };
+    let mut tally = Progress::default();
+    let (mut updated, mut skipped, mut failed) = (0, 0, 0);
+    let mut errors: Vec<String> = Vec::new();
+    let mut high_water = cursor.updated_since;
+    // An order that failed to import holds the high-water mark before it,
+    // so the next run fetches it again: never dropped.
+    let mut oldest_failure: Option<DateTime<Utc>> = None;
+    let outcome: Result<(), String> = loop {
+        let page = match connector.fetch_orders_since(&cursor).await {
+            Ok(page) => page,
+            Err(error) => break Err(error.to_string()),
+        };
+        tally.pages += 1;
+        for order in &page.orders {
+            tally.fetched += 1;
+            match import(db, &account, platform, &sku_map, &actor, order).await {
+                Ok(Imported::Created) => tally.created += 1,
+                Ok(Imported::Updated) => updated += 1,
+                Ok(Imported::Unchanged) => skipped += 1,
+                Err(error) => {
+                    failed += 1;
+                    oldest_failure =
+                        Some(oldest_failure.map_or(order.updated_at, |t| t.min(order.updated_at)));
+                    if errors.len() < 10 {
+                        errors.push(format!("{}: {error}", order.external_id));
+                    }
+                }
+            }
+        }
+        high_water = high_water.max(page.high_water);
+        progress(tally);
+        let next = match page.next {
+            Some(next) => next,
+            None => Cursor {
+                updated_since: match oldest_failure {
+                    Some(failure) => high_water.map(|h| h.min(failure - OVERLAP)),
+                    None => high_water,
+                },
+                page: None,
+            },
+        };
+        // The cursor moves page by page: a failure later resumes here.
+        if let Err(error) = store_cursor(db, account_id, &next).await {
+            break Err(format!("cannot store the cursor: {error}"));
+        }
+        cursor = next;
+        if cursor.page.is_none() {
+            break Ok(());
+        }
+    };
+    let (status, error) = match outcome {
+        Ok(()) if failed == 0 => ("succeeded", None),
+        Ok(()) => ("succeeded", Some(errors.join("; "))),
+        Err(e) => {
+            errors.insert(0, e);
+            ("failed", Some(errors.join("; ")))
+        }
+    };
+    let finished = db.now();
+    let txn = db.write().await?;
+    let row = connector_sync_run::ActiveModel {
+        id: Set(run_id),
+        status: Set(status.to_owned()),
+        finished_at: Set(Some(finished)),
+        fetched: Set(tally.fetched),
+        created: Set(tally.created),
+        updated: Set(updated),
+        skipped: Set(skipped),
+        failed: Set(failed),
+        error: Set(error.clone()),
+        cursor_after: Set(Some(json!(cursor))),
+        ..Default::default()
+    }
+    .update(&*txn)
+    .await?;
+    if status == "succeeded" {
+        connector_account::Entity::update_many()
+            .col_expr(
+                connector_account::Column::LastSyncedAt,
+                Expr::val(Some(finished)),
+            )
+            .filter(connector_account::Column::Id.eq(account_id))
+            .exec(&*txn)
+            .await?;
+    }
+    txn.commit().await?;
+    if let Some(error) = &error {
+        tracing::warn!(connector = %account_id, %status, %error, "connector sync finished with errors");
+    }
+    Ok(run_from_row(row))
+}
+
+async fn store_cursor(db: &Db, account_id: Uuid, cursor: &Cursor) -> ServiceResult<()> {
+    let txn = db.write().await?;
+    connector_account::Entity::update_many()
+        .col_expr(connector_account::Column::Cursor, Expr::val(json!(cursor)))
+        .filter(connector_account::Column::Id.eq(account_id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The scheduled sync (a job): runs when the account is enabled, then
+/// queues the next one after the account's interval.
+pub(crate) async fn scheduled_sync(db: &Db, account_id: Uuid) -> anyhow::Result<()> {
+    let Some(account) = connector_account::Entity::find_by_id(account_id)
+        .one(db.read())
+        .await?
+    else {
+        return Ok(());
+    };
+    if !account.enabled {
+        return Ok(());
+    }
+    // The next run is queued first: whatever this one comes to, the
+    // schedule goes on.
+    let next = db.now() + chrono::Duration::seconds(i64::from(account.sync_interval_seconds));
+    let txn = db.write().await?;
+    schedule(&*txn, account_id, next).await?;
+    txn.commit().await?;
+    let run = sync(db, account_id, "schedule", None, &|_| {}).await?;
+    if run.status == "failed" {
+        // The next run is queued; this one's error is on its record.
+        tracing::warn!(connector = %account_id, error = ?run.error, "scheduled connector sync failed");
+    }
+    Ok(())
+}
+
+enum Imported {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+fn address_of(order: &MarketplaceOrder) -> Option<AddressDraft> {
+    order.ship_to.as_ref().map(|a| AddressDraft {
+        name: a.name.clone(),
+        phone: a.phone.clone(),
+        line1: a.line1.clone(),
+        line2: a.line2.clone(),
+        city: a.city.clone(),
+        region: a.region.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.clone(),
+    })
+}
+
+/// Imports one platform order: created through intake the first time,
+/// updated (cancellation, address) when it changed since.
+async fn import(
+    db: &Db,
+    account: &connector_account::Model,
+    platform: Platform,
+    sku_map: &[SkuMapping],
+    actor: &Actor,
+    order: &MarketplaceOrder,
+) -> ServiceResult<Imported> {
+    let known = connector_order::Entity::find()
+        .filter(connector_order::Column::AccountId.eq(account.id))
+        .filter(connector_order::Column::ExternalId.eq(order.external_id.clone()))
+        .one(db.read())
+        .await?;
+    let Some(known) = known else {
+        if order.cancelled {
+            // Cancelled before Dingdan ever saw it: nothing to do.
+            return Ok(Imported::Unchanged);
+        }
+        return create(db, account, platform, sku_map, actor, order).await;
+    };
+    if order.updated_at <= known.external_updated_at {
+        return Ok(Imported::Unchanged);
+    }
+    let current = order::Entity::find_by_id(known.order_id)
+        .one(db.read())
+        .await?
+        .ok_or_else(|| corrupt("connector order's order", known.order_id))?;
+    // Shipped as soon as any of it has (a partially allocated order keeps
+    // its status while part of it travels).
+    let shipped = dingdan_entity::shipment::Entity::find()
+        .filter(dingdan_entity::shipment::Column::OrderId.eq(current.id))
+        .one(db.read())
+        .await?
+        .is_some();
+    let mut changed = false;
+    if order.cancelled && current.status != "cancelled" {
+        if shipped {
+            tracing::warn!(connector = %account.id, order = %current.id,
+                           external_id = %order.external_id,
+                           "cancelled on the platform after it shipped: left for a person");
+        } else {
+            super::orders::cancel_order(
+                db,
+                actor,
+                current.id,
+                None,
+                &format!("cancelled on {}", platform.as_str()),
+            )
+            .await?;
+            changed = true;
+        }
+    } else if !order.cancelled
+        && !shipped
+        && current.status != "cancelled"
+        && let Some(address) = address_of(order)
+    {
+        let stored: AddressDraft =
+            serde_json::from_value(current.ship_to.clone()).unwrap_or_default();
+        if stored != address {
+            let patch = OrderPatch {
+                ship_to: Some(address),
+                ..Default::default()
+            };
+            match super::orders::update_order(db, actor, current.id, None, patch).await {
+                Ok(_) => changed = true,
+                Err(ServiceError::Transition(e)) => {
+                    tracing::warn!(connector = %account.id, order = %current.id, error = %e,
+                                   "the platform changed the address; the order can no longer change");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let txn = db.write().await?;
+    connector_order::Entity::update_many()
+        .col_expr(
+            connector_order::Column::ExternalUpdatedAt,
+            Expr::val(order.updated_at),
+        )
+        .col_expr(connector_order::Column::UpdatedAt, Expr::val(db.now()))
+        .filter(connector_order::Column::Id.eq(known.id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(if changed {
+        Imported::Updated
+    } else {
+        Imported::Unchanged
+    })
+}
+
+async fn create(
+    db: &Db,
+    account: &connector_account::Model,
+    platform: Platform,
+    sku_map: &[SkuMapping],
+    actor: &Actor,
+    order: &MarketplaceOrder,
+) -> ServiceResult<Imported> {
+    let new = NewOrder {
+        channel: Channel::Marketplace,
+        source_account: Some(account.id.to_string()),
+        external_ref: Some(order.external_id.clone()),
+        customer_id: account.customer_id,
+        currency: crate::domain::money::Currency::parse(&order.currency),
+        ship_to: address_of(order),
+        contact: Some(ContactDraft {
+            name: order
+                .buyer
+                .name
+                .clone()
+                .or_else(|| order.ship_to.as_ref().and_then(|a| a.name.clone())),
+            phone: order
+                .buyer
+                .phone
+                .clone()
+                .or_else(|| order.ship_to.as_ref().and_then(|a| a.phone.clone())),
+            email: order.buyer.email.clone(),
+        }),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| LineDraft {
+                sku: map_sku(
+                    sku_map,
+                    platform,
+                    l.sku.as_deref(),
+                    l.variant_id.as_deref(),
+                    l.product_id.as_deref(),
+                ),
+                quantity: l.quantity,
+                unit_price: Some(l.unit_price),
+                custom_spec: None,
+            })
+            .collect(),
+        requested_delivery_date: None,
+        special_instructions: order.note.clone(),
+        invoice: None,
+        payment_method: None,
+    };
+    let order_id = match super::orders::create_order(db, actor, new, Idempotency::none()).await {
+        Ok(created) => match created {
+            Created::New(o) => o.id,
+            Created::Replay(_) => return Ok(Imported::Unchanged),
+        },
+        // Another sync of this account created it meanwhile.
+        Err(ServiceError::Conflict {
+            existing_id: Some(id),
+            ..
+        }) => id,
+        Err(e) => return Err(e),
+    };
+    let at = db.now();
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"external_line_id": l.external_line_id, "line_no": i + 1}))
+        .collect();
+    let txn = db.write().await?;
+    let inserted = connector_order::Entity::insert(connector_order::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.id),
+        external_id: Set(order.external_id.clone()),
+        order_id: Set(order_id),
+        external_updated_at: Set(order.updated_at),
+        lines: Set(json!(lines)),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            connector_order::Column::AccountId,
+            connector_order::Column::ExternalId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(if inserted == 0 {
+        Imported::Unchanged
+    } else {
+        Imported::Created
+    })
+}
+
+/// Queues the report of a shipment to the marketplace its order came from
+/// (nothing for other orders); on the shipment's transaction.
+pub(crate) async fn queue_push<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    order_id: Uuid,
+    shipment_id: Uuid,
+) -> ServiceResult<()> {
+    let imported = connector_order::Entity::find()
+        .filter(connector_order::Column::OrderId.eq(order_id))
+        .one(conn)
+        .await?;
+    if imported.is_some() {
+        jobs::enqueue(
+            conn,
+            JobKind::PushFulfilment,
+            json!({"shipment_id": shipment_id}),
+            Some(&format!("push-fulfilment:{shipment_id}")),
+            super::now(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Reports a shipment to the marketplace (the job's work): the lines it
+/// holds, its tracking number and carrier. The outcome goes on the order's
+/// timeline; a failure is retried by the job with back-off.
+pub(crate) async fn push_fulfilment(
+    db: &Db,
+    shipment_id: Uuid,
+    attempt: i32,
+) -> anyhow::Result<()> {
+    use dingdan_entity::{package, shipment};
+    let Some(shipment) = shipment::Entity::find_by_id(shipment_id)
+        .one(db.read())
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(imported) = connector_order::Entity::find()
+        .filter(connector_order::Column::OrderId.eq(shipment.order_id))
+        .one(db.read())
+        .await?
+    else {
+        return Ok(());
+    };
+    let account = find_account(db, imported.account_id).await?;
+    let platform = Platform::parse(&account.platform)
+        .ok_or_else(|| anyhow::anyhow!("connector {} has no known platform", account.id))?;
+    let connector = client(platform, &account.base_url, &credentials_of(db, &account)?)?;
+    // Dingdan line numbers → the platform's line ids, with the quantities
+    // this shipment's packages hold.
+    let line_ids: std::collections::HashMap<i64, String> =
+        serde_json::from_value::<Vec<Value>>(imported.lines.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|l| {
+                Some((
+                    l.get("line_no")?.as_i64()?,
+                    l.get("external_line_id")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+    let mut quantities: std::collections::BTreeMap<String, i64> = Default::default();
+    for p in package::Entity::find()
+        .filter(package::Column::ShipmentId.eq(shipment_id))
+        .all(db.read())
+        .await?
+    {
+        for item in p.contents.as_array().into_iter().flatten() {
+            let (Some(line), Some(quantity)) = (
+                item.get("line_no").and_then(Value::as_i64),
+                item.get("quantity").and_then(Value::as_i64),
+            ) else {
+                continue;
+            };
+            if let Some(external) = line_ids.get(&line) {
+                *quantities.entry(external.clone()).or_default() += quantity;
+            }
+        }
+    }
+    let fulfilment = dingdan_integrations::marketplaces::Fulfilment {
+        external_order_id: imported.external_id.clone(),
+        lines: quantities.into_iter().collect(),
+        tracking_number: shipment.tracking_number.clone(),
+        carrier: shipment.carrier_code.clone(),
+        tracking_url: None,
+        notify_customer: true,
+    };
+    let outcome = connector.push_fulfilment(&fulfilment).await;
+    let order = order::Entity::find_by_id(shipment.order_id)
+        .one(db.read())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("shipment {shipment_id} without its order"))?;
+    let actor = Actor {
+        sub: format!("connector:{}", account.id),
+        roles: vec![Role::Integration],
+        customer_id: None,
+    };
+    let (event, reference, error) = match &outcome {
+        Ok(receipt) => (
+            crate::domain::event::EventType::MarketplaceFulfilmentReported,
+            receipt.reference.clone(),
+            None,
+        ),
+        Err(e) => (
+            crate::domain::event::EventType::MarketplaceFulfilmentFailed,
+            None,
+            Some(e.to_string()),
+        ),
+    };
+    let txn = db.write().await?;
+    super::events::record(
+        &*txn,
+        &super::orders::subject(&order, order.version),
+        &actor,
+        event,
+        json!({"platform": platform.as_str(), "account_id": account.id,
+               "external_id": imported.external_id, "shipment_id": shipment_id,
+               "tracking_number": shipment.tracking_number, "reference": reference,
+               "error": error, "attempt": attempt}),
+        db.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    outcome
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("reporting to {}: {e}", platform.as_str()))
+}
+
+/// Why an inbound marketplace webhook was refused.
+#[derive(Debug)]
+pub enum WebhookRefused {
+    UnknownAccount,
+    Unauthenticated(String),
+    Failed(ServiceError),
+}
+
+impl From<ServiceError> for WebhookRefused {
+    fn from(e: ServiceError) -> Self {
+        WebhookRefused::Failed(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for WebhookRefused {
+    fn from(e: sea_orm::DbErr) -> Self {
+        WebhookRefused::Failed(e.into())
+    }
+}
+
+/// What an inbound webhook came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// Imported (created or updated) or found unchanged.
+    Applied,
+    /// Its id was seen before.
+    Duplicate,
+    /// Verified, but not about an order (a ping, a deletion).
+    Ignored,
+}
+
+/// An inbound marketplace webhook (Shopify `X-Shopify-Hmac-Sha256`,
+/// WooCommerce `X-WC-Webhook-Signature`): the fast path beside the
+/// scheduled sync. Verified with the account's webhook secret, deduplicated
+/// by the platform's webhook id, and imported like a synced order.
+pub async fn receive_webhook(
+    db: &Db,
+    platform: Platform,
+    account_id: Uuid,
+    header: &dyn Fn(&str) -> Option<String>,
+    body: &[u8],
+) -> Result<WebhookOutcome, WebhookRefused> {
+    use dingdan_integrations::marketplaces::{shopify, woocommerce};
+    let Some(account) = connector_account::Entity::find_by_id(account_id)
+        .one(db.read())
+        .await?
+        .filter(|a| a.platform == platform.as_str())
+    else {
+        tracing::warn!(target: "security", platform = platform.as_str(), account = %account_id,
+                       "marketplace webhook refused: no such account for this platform");
+        return Err(WebhookRefused::UnknownAccount);
+    };
+    let credentials = credentials_of(db, &account)?;
+    let connector = client(platform, &account.base_url, &credentials)?;
+    if let Err(error) = connector.verify_webhook(header, body) {
+        tracing::warn!(target: "security", platform = platform.as_str(), account = %account_id,
+                       %error, "marketplace webhook refused: signature check failed");
+        return Err(WebhookRefused::Unauthenticated(error.to_string()));
+    }
+    let (webhook_id, topic) = match platform {
+        Platform::Shopify => (shopify::webhook_id(header), header("x-shopify-topic")),
+        Platform::Woocommerce => (
+            woocommerce::webhook_id(header),
+            header("x-wc-webhook-topic"),
+        ),
+        Platform::Taobao | Platform::Jd => (None, None),
+    };
+    let topic = topic.unwrap_or_default();
+    use dingdan_entity::connector_webhook;
+    if let Some(webhook_id) = &webhook_id
+        && connector_webhook::Entity::find()
+            .filter(connector_webhook::Column::AccountId.eq(account_id))
+            .filter(connector_webhook::Column::WebhookId.eq(webhook_id.clone()))
+            .one(db.read())
+            .await?
+            .is_some()
+    {
+        return Ok(WebhookOutcome::Duplicate);
+    }
+    let outcome = if account.enabled {
+        apply_webhook(db, &account, platform, &topic, body).await?
+    } else {
+        // A paused account's webhooks are acknowledged, not applied; its
+        // next sync catches up.
+        WebhookOutcome::Ignored
+    };
+    // Marked as seen only once applied: a failure lets the platform retry.
+    if let Some(webhook_id) = &webhook_id {
+        let txn = db.write().await?;
+        dingdan_entity::connector_webhook::Entity::insert(
+            dingdan_entity::connector_webhook::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                account_id: Set(account_id),
+                webhook_id: Set(webhook_id.clone()),
+                topic: Set(Some(topic.clone())),
+                received_at: Set(db.now()),
+            },
+        )
+        .on_conflict(
+            OnConflict::columns([
+                dingdan_entity::connector_webhook::Column::AccountId,
+                dingdan_entity::connector_webhook::Column::WebhookId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&*txn)
+        .await?;
+        txn.commit().await?;
+    }
+    Ok(outcome)
+}
+
+async fn apply_webhook(
+    db: &Db,
+    account: &connector_account::Model,
+    platform: Platform,
+    topic: &str,
+    body: &[u8],
+) -> Result<WebhookOutcome, WebhookRefused> {
+    use dingdan_integrations::marketplaces::{shopify, woocommerce};
+    let about_an_order = matches!(
+        topic,
+        "orders/create"
+            | "orders/updated"
+            | "orders/cancelled"
+            | "order.created"
+            | "order.updated"
+            | "order.restored"
+    );
+    if !about_an_order {
+        return Ok(WebhookOutcome::Ignored);
+    }
+    let order = match platform {
+        Platform::Shopify => shopify::parse_webhook_order(body),
+        Platform::Woocommerce => woocommerce::parse_webhook_order(body),
+        Platform::Taobao | Platform::Jd => return Ok(WebhookOutcome::Ignored),
+    }
+    .map_err(|e| {
+        WebhookRefused::Failed(ServiceError::invalid(
+            "body",
+            "invalid_order",
+            e.to_string(),
+        ))
+    })?;
+    let sku_map: Vec<SkuMapping> = serde_json::from_value(account.sku_map.clone())
+        .map_err(|_| corrupt("connector SKU map", account.id))?;
+    let actor = Actor {
+        sub: format!("connector:{}", account.id),
+        roles: vec![Role::Integration, Role::Support],
+        customer_id: None,
+    };
+    import(db, account, platform, &sku_map, &actor, &order).await?;
+    Ok(WebhookOutcome::Applied)
+}
