@@ -19,6 +19,9 @@ pub struct Model {
     pub enabled: bool,
     pub cursor: Json,
     pub last_synced_at: Option<DateTimeUtc>,
+    /// The sync run holding the account, and until when.
+    pub sync_holder: Option<Uuid>,
+    pub sync_lease_until: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

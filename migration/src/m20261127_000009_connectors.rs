@@ -36,6 +36,10 @@ impl MigrationTrait for Migration {
                     // Where the next sync resumes (integrations' Cursor).
                     .col(json("cursor"))
                     .col(timestamp_with_time_zone_null("last_synced_at"))
+                    // One sync at a time per account, across processes: the
+                    // run holding it, until when (renewed page by page).
+                    .col(uuid_null("sync_holder"))
+                    .col(timestamp_with_time_zone_null("sync_lease_until"))
                     .col(integer("version"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))

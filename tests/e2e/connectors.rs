@@ -551,18 +551,75 @@ async fn concurrent_syncs_of_one_account_create_each_order_once() {
         json!({"access_token": "shpat_test"}),
     )
     .await;
-    let runs =
-        futures_util::future::join_all((0..3).map(|_| sync(&app, &account, json!({})))).await;
-    let created: i64 = runs.iter().map(|r| r["created"].as_i64().unwrap()).sum();
-    assert_eq!(created, 6, "{runs:?}");
+    let path = format!("/api/v1/connectors/{account}/sync");
+    let (admin, empty) = (app.admin(), json!({}));
+    let replies =
+        futures_util::future::join_all((0..3).map(|_| app.post(&path, &admin, &empty))).await;
+    let mut created = 0;
+    for reply in &replies {
+        match reply.status.as_u16() {
+            200 => created += reply.body["created"].as_i64().unwrap(),
+            409 => assert_eq!(reply.body["code"], "sync_in_progress"),
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    assert_eq!(created, 6);
     let orders = imported(&app).await;
     assert_eq!(orders.len(), 6);
+}
+
+#[tokio::test]
+async fn two_processes_syncing_one_account_create_each_order_once() {
+    let app = app().await;
+    let mock = shopify().await;
+    mock.shop.lock().unwrap().orders = (1..=8).map(|n| shopify_order(n, n as u32, false)).collect();
+    let account = setup(
+        &app,
+        "shopify",
+        &mock.url,
+        json!({"access_token": "shpat_test"}),
+    )
+    .await;
+    // Two `dingdan sync` processes on the same database, off the runtime
+    // that serves the mock shop.
+    let process = |account: String, url: String| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_dingdan"))
+                .args(["sync", "--account", &account])
+                .env("DATABASE_URL", url)
+                .env("DINGDAN_JWT_SECRET", dingdan_tests::TEST_SECRET)
+                .env("DINGDAN_SECRET_KEY", KEY)
+                .env("DINGDAN_LOG", "warn")
+                .output()
+                .expect("run dingdan sync")
+        })
+    };
+    let (a, b) = tokio::join!(
+        process(account.clone(), app.database.url.clone()),
+        process(account.clone(), app.database.url.clone())
+    );
+    let outputs = [a.unwrap(), b.unwrap()];
+    for output in &outputs {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success() || text.contains("another sync of this account is running"),
+            "{text}"
+        );
+    }
+    let orders = imported(&app).await;
+    assert_eq!(orders.len(), 8);
     let mut refs: Vec<&str> = orders
         .iter()
         .map(|o| o["external_ref"].as_str().unwrap())
         .collect();
     refs.dedup();
-    assert_eq!(refs.len(), 6, "no order twice");
+    assert_eq!(refs.len(), 8, "no order twice");
+    // The account is free again.
+    assert_eq!(sync(&app, &account, json!({})).await["created"], 0);
 }
 
 #[tokio::test]

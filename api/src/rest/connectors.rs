@@ -97,7 +97,8 @@ pub async fn update_connector(
 /// the stored cursor (or `since`), each imported through intake — created
 /// once, updated when cancelled or re-addressed on the platform. A failed
 /// run (`status: failed`, `error`) keeps the cursor of its last finished
-/// page.
+/// page. One sync of an account runs at a time, across processes: 409
+/// `sync_in_progress` while another does.
 #[utoipa::path(
     tag = "connectors",
     params(("id" = Uuid, Path, description = "Connector account id")),

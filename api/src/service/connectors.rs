@@ -104,6 +104,8 @@ pub async fn create_account(
         enabled: Set(new.enabled),
         cursor: Set(json!(Cursor::default())),
         last_synced_at: Set(None),
+        sync_holder: Set(None),
+        sync_lease_until: Set(None),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -330,7 +332,7 @@ pub async fn sync(
     let connector = client(platform, &account.base_url, &credentials)?;
     let sku_map: Vec<SkuMapping> = serde_json::from_value(account.sku_map.clone())
         .map_err(|_| corrupt("connector SKU map", account.id))?;
-    let mut cursor: Cursor = match since {
+    let cursor: Cursor = match since {
         Some(since) => Cursor {
             updated_since: Some(since),
             page: None,
@@ -349,6 +351,82 @@ pub async fn sync(
     };
     let run_id = Uuid::now_v7();
     let started = db.now();
+    // One sync of an account at a time, whichever process asks.
+    {
+        let txn = db.write().await?;
+        let claimed = connector_account::Entity::update_many()
+            .col_expr(
+                connector_account::Column::SyncHolder,
+                Expr::val(Some(run_id)),
+            )
+            .col_expr(
+                connector_account::Column::SyncLeaseUntil,
+                Expr::val(Some(started + SYNC_LEASE)),
+            )
+            .filter(connector_account::Column::Id.eq(account_id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(connector_account::Column::SyncLeaseUntil.is_null())
+                    .add(connector_account::Column::SyncLeaseUntil.lt(started)),
+            )
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+        if claimed.rows_affected == 0 {
+            return Err(ServiceError::Conflict {
+                code: "sync_in_progress",
+                message: "another sync of this account is running; its run is listed in sync-runs"
+                    .to_owned(),
+                existing_id: Some(account_id),
+            });
+        }
+    }
+    let result = run_sync(
+        db, &account, platform, &connector, &sku_map, cursor, run_id, started, trigger, progress,
+    )
+    .await;
+    // The lease goes, whatever the run came to.
+    let release = async {
+        let txn = db.write().await?;
+        connector_account::Entity::update_many()
+            .col_expr(
+                connector_account::Column::SyncHolder,
+                Expr::val(Option::<Uuid>::None),
+            )
+            .col_expr(
+                connector_account::Column::SyncLeaseUntil,
+                Expr::val(Option::<DateTime<Utc>>::None),
+            )
+            .filter(connector_account::Column::Id.eq(account_id))
+            .filter(connector_account::Column::SyncHolder.eq(run_id))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await
+    };
+    if let Err(error) = release.await {
+        tracing::warn!(connector = %account_id, %error, "could not release the sync lease; it expires");
+    }
+    result
+}
+
+/// How long a sync holds its account before another may take it over
+/// (renewed with every page).
+const SYNC_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+#[allow(clippy::too_many_arguments)]
+async fn run_sync(
+    db: &Db,
+    account: &connector_account::Model,
+    platform: Platform,
+    connector: &AnyConnector,
+    sku_map: &[SkuMapping],
+    mut cursor: Cursor,
+    run_id: Uuid,
+    started: DateTime<Utc>,
+    trigger: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> ServiceResult<SyncRun> {
+    let account_id = account.id;
     {
         let txn = db.write().await?;
         connector_sync_run::ActiveModel {
@@ -391,7 +469,7 @@ pub async fn sync(
         tally.pages += 1;
         for order in &page.orders {
             tally.fetched += 1;
-            match import(db, &account, platform, &sku_map, &actor, order).await {
+            match import(db, account, platform, sku_map, &actor, order).await {
                 Ok(Imported::Created) => tally.created += 1,
                 Ok(Imported::Updated) => updated += 1,
                 Ok(Imported::Unchanged) => skipped += 1,
@@ -472,6 +550,10 @@ async fn store_cursor(db: &Db, account_id: Uuid, cursor: &Cursor) -> ServiceResu
     let txn = db.write().await?;
     connector_account::Entity::update_many()
         .col_expr(connector_account::Column::Cursor, Expr::val(json!(cursor)))
+        .col_expr(
+            connector_account::Column::SyncLeaseUntil,
+            Expr::val(Some(db.now() + SYNC_LEASE)),
+        )
         .filter(connector_account::Column::Id.eq(account_id))
         .exec(&*txn)
         .await?;
@@ -497,7 +579,15 @@ pub(crate) async fn scheduled_sync(db: &Db, account_id: Uuid) -> anyhow::Result<
     let txn = db.write().await?;
     schedule(&*txn, account_id, next).await?;
     txn.commit().await?;
-    let run = sync(db, account_id, "schedule", None, &|_| {}).await?;
+    let run = match sync(db, account_id, "schedule", None, &|_| {}).await {
+        Ok(run) => run,
+        // A manual or command-line sync is running: it does this one's work.
+        Err(ServiceError::Conflict {
+            code: "sync_in_progress",
+            ..
+        }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
     if run.status == "failed" {
         // The next run is queued; this one's error is on its record.
         tracing::warn!(connector = %account_id, error = ?run.error, "scheduled connector sync failed");
@@ -539,6 +629,12 @@ async fn import(
         .filter(connector_order::Column::ExternalId.eq(order.external_id.clone()))
         .one(db.read())
         .await?;
+    // Created by another path (a webhook, another process) whose mapping is
+    // not written yet: adopt it, then apply what changed.
+    let known = match known {
+        Some(known) => Some(known),
+        None => adopt(db, account, order).await?,
+    };
     let Some(known) = known else {
         if order.cancelled {
             // Cancelled before Dingdan ever saw it: nothing to do.
@@ -615,6 +711,58 @@ async fn import(
     } else {
         Imported::Unchanged
     })
+}
+
+/// The order intake already holds for this account and external id, mapped
+/// now (as never updated, so the caller applies what the platform says).
+async fn adopt(
+    db: &Db,
+    account: &connector_account::Model,
+    order: &MarketplaceOrder,
+) -> ServiceResult<Option<connector_order::Model>> {
+    let Some(existing) = order::Entity::find()
+        .filter(order::Column::Channel.eq(Channel::Marketplace.as_str()))
+        .filter(order::Column::SourceAccount.eq(account.id.to_string()))
+        .filter(order::Column::ExternalRef.eq(order.external_id.clone()))
+        .one(db.read())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let at = db.now();
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"external_line_id": l.external_line_id, "line_no": i + 1}))
+        .collect();
+    let txn = db.write().await?;
+    connector_order::Entity::insert(connector_order::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.id),
+        external_id: Set(order.external_id.clone()),
+        order_id: Set(existing.id),
+        external_updated_at: Set(DateTime::<Utc>::UNIX_EPOCH),
+        lines: Set(json!(lines)),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            connector_order::Column::AccountId,
+            connector_order::Column::ExternalId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(connector_order::Entity::find()
+        .filter(connector_order::Column::AccountId.eq(account.id))
+        .filter(connector_order::Column::ExternalId.eq(order.external_id.clone()))
+        .one(db.read())
+        .await?)
 }
 
 async fn create(
