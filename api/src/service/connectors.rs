@@ -950,12 +950,26 @@ pub(crate) async fn push_fulfilment(
         carrier: shipment.carrier_code.clone(),
         tracking_url: None,
         notify_customer: true,
+        completes_order: false,
     };
-    let outcome = connector.push_fulfilment(&fulfilment).await;
     let order = order::Entity::find_by_id(shipment.order_id)
         .one(db.read())
         .await?
         .ok_or_else(|| anyhow::anyhow!("shipment {shipment_id} without its order"))?;
+    let fulfilment = dingdan_integrations::marketplaces::Fulfilment {
+        completes_order: matches!(order.status.as_str(), "shipped" | "delivered" | "completed"),
+        ..fulfilment
+    };
+    let outcome = match connector.push_fulfilment(&fulfilment).await {
+        // A retry after a report whose answer was lost: Shopify has it all
+        // fulfilled already.
+        Err(dingdan_integrations::marketplaces::ConnectorError::Invalid(message))
+            if message == "nothing left to fulfil" && attempt > 1 =>
+        {
+            Ok(dingdan_integrations::marketplaces::PushReceipt { reference: None })
+        }
+        other => other,
+    };
     let actor = Actor {
         sub: format!("connector:{}", account.id),
         roles: vec![Role::Integration],

@@ -148,6 +148,9 @@ pub struct Fulfilment {
     pub carrier: String,
     pub tracking_url: Option<String>,
     pub notify_customer: bool,
+    /// The order's last shipment: platforms with an order status (WooCommerce)
+    /// may mark the order complete.
+    pub completes_order: bool,
 }
 
 /// What the platform answered to a push-back.

@@ -1220,6 +1220,7 @@ mod tests {
             carrier: "1327".to_owned(),
             tracking_url: None,
             notify_customer: false,
+            completes_order: true,
         }
     }
 

@@ -868,6 +868,7 @@ mod tests {
             carrier: "UPS".to_owned(),
             tracking_url: None,
             notify_customer: false,
+            completes_order: true,
         }
     }
 

@@ -1404,6 +1404,7 @@ mod tests {
             carrier: "YTO".to_owned(),
             tracking_url: Some("https://example.com/t".to_owned()),
             notify_customer: true,
+            completes_order: true,
         }
     }
 

@@ -224,9 +224,13 @@ impl Connector for Client {
             .send(|| self.json_request(reqwest::Method::POST, &notes_url, &note))
             .await?;
         let created = parse_json(&answer.body, "the created note")?;
-        let completed = json!({ "status": "completed" }).to_string();
-        self.send(|| self.json_request(reqwest::Method::PUT, &order_url, &completed))
-            .await?;
+        // WooCommerce has no partial shipment: the order is completed with
+        // its last shipment only.
+        if fulfilment.completes_order {
+            let completed = json!({ "status": "completed" }).to_string();
+            self.send(|| self.json_request(reqwest::Method::PUT, &order_url, &completed))
+                .await?;
+        }
         Ok(PushReceipt {
             reference: created.get("id").and_then(id_of),
         })
@@ -663,6 +667,7 @@ mod tests {
             carrier: "UPS".to_owned(),
             tracking_url: tracking_url.map(str::to_owned),
             notify_customer,
+            completes_order: true,
         }
     }
 
