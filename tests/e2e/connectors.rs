@@ -710,35 +710,7 @@ async fn a_shipment_of_an_imported_order_is_reported_back_to_shopify() {
     for sku in ["IPOD-G", "IPOD-R", "IPOD2008BLACK"] {
         app.receive(&warehouse, sku, 1, json!({})).await.expect(201);
     }
-    app.post(
-        &format!("/api/v1/orders/{order_id}/allocation"),
-        &app.admin(),
-        &json!({}),
-    )
-    .await
-    .expect(200);
-    let list = app
-        .get(
-            &format!("/api/v1/warehouses/{warehouse}/pick-lists"),
-            &app.admin(),
-        )
-        .await
-        .expect(200)
-        .body;
-    let picks: Vec<Value> = list["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|g| g["items"].as_array().unwrap().clone())
-        .map(|i| json!({"allocation_id": i["allocation_id"], "quantity": i["quantity"]}))
-        .collect();
-    app.post(
-        &format!("/api/v1/warehouses/{warehouse}/pick"),
-        &app.admin(),
-        &json!({"picks": picks}),
-    )
-    .await
-    .expect(200);
+    app.allocate_and_pick(&order_id, &warehouse).await;
     app.post(
         &format!("/api/v1/orders/{order_id}/packages"),
         &app.admin(),

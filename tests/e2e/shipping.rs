@@ -123,35 +123,7 @@ async fn ready_order(
         )
         .await;
     let order_id = id(&order);
-    app.post(
-        &format!("/api/v1/orders/{order_id}/allocation"),
-        &app.admin(),
-        &json!({}),
-    )
-    .await
-    .expect(200);
-    let list = app
-        .get(
-            &format!("/api/v1/warehouses/{warehouse}/pick-lists"),
-            &app.admin(),
-        )
-        .await
-        .expect(200)
-        .body;
-    let picks: Vec<Value> = list["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|g| g["items"].as_array().unwrap().clone())
-        .map(|item| json!({"allocation_id": item["allocation_id"], "quantity": item["quantity"]}))
-        .collect();
-    app.post(
-        &format!("/api/v1/warehouses/{warehouse}/pick"),
-        &app.admin(),
-        &json!({"picks": picks}),
-    )
-    .await
-    .expect(200);
+    app.allocate_and_pick(&order_id, &warehouse).await;
     let body: Vec<Value> = packages
         .iter()
         .map(|(contents, weight, measures)| {

@@ -453,6 +453,40 @@ impl TestApp {
         placed
     }
 
+    /// Allocates an order (as an admin) and picks everything the warehouse's
+    /// pick list holds, in full.
+    pub async fn allocate_and_pick(&self, order_id: &str, warehouse: &str) {
+        self.post(
+            &format!("/api/v1/orders/{order_id}/allocation"),
+            &self.admin(),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+        let list = self
+            .get(
+                &format!("/api/v1/warehouses/{warehouse}/pick-lists"),
+                &self.admin(),
+            )
+            .await
+            .expect(200)
+            .body;
+        let picks: Vec<Value> = list["groups"]
+            .as_array()
+            .expect("pick-list groups")
+            .iter()
+            .flat_map(|g| g["items"].as_array().cloned().unwrap_or_default())
+            .map(|i| json!({"allocation_id": i["allocation_id"], "quantity": i["quantity"]}))
+            .collect();
+        self.post(
+            &format!("/api/v1/warehouses/{warehouse}/pick"),
+            &self.admin(),
+            &json!({"picks": picks}),
+        )
+        .await
+        .expect(200);
+    }
+
     /// Every lot whose balance differs from the sum of its ledger entries.
     pub async fn ledger_mismatches(&self) -> Vec<Uuid> {
         dingdan::service::stock::ledger_mismatches(&self.db)

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+mod common;
 pub mod jd;
 pub mod shopify;
 pub mod taobao;

@@ -18,7 +18,6 @@
 //! [`ClientOptions`] allows.
 
 use std::fmt;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -31,6 +30,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::common::{
+    full_name, id_of, invalid, non_empty, normalise_base_url, parse_json, rate_limit_wait,
+    status_error, transport,
+};
 use super::{
     Buyer, ClientOptions, Connector, ConnectorError, Cursor, Fulfilment, MarketplaceLine,
     MarketplaceOrder, OrdersPage, Platform, PostalAddress, PushReceipt,
@@ -49,10 +52,6 @@ const TOTAL_PAGES_HEADER: &str = "x-wp-totalpages";
 const MAX_PAGE_SIZE: u32 = 100;
 /// The layout of `modified_after` and of the `date_*_gmt` fields.
 const GMT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
-/// The wait after a 429 without `Retry-After`.
-const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
-/// How much of an error body is kept in [`ConnectorError::Platform`].
-const ERROR_EXCERPT_CHARS: usize = 300;
 const JSON: &str = "application/json";
 
 /// A WooCommerce store's settings.
@@ -483,79 +482,10 @@ fn is_path_segment(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// The base URL trimmed of surrounding blanks and trailing slashes, checked to
-/// be an http(s) URL.
-fn normalise_base_url(base_url: &str) -> Result<String, ConnectorError> {
-    let trimmed = base_url.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(trimmed)
-        .map_err(|e| invalid(format!("the base URL `{trimmed}` is not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "the base URL `{trimmed}` is not an http(s) URL"
-        )));
-    }
-    Ok(trimmed.to_owned())
-}
-
 /// A successful answer's headers and body.
 struct Answer {
     headers: HeaderMap,
     body: Vec<u8>,
-}
-
-/// How long to wait after a 429: its `Retry-After` (one second without),
-/// at most `max_wait`.
-fn rate_limit_wait(retry_after: Option<Duration>, max_wait: Duration) -> Duration {
-    retry_after.unwrap_or(DEFAULT_RETRY_WAIT).min(max_wait)
-}
-
-/// The error for a non-2xx answer other than 429.
-fn status_error(status: u16, body: &[u8]) -> ConnectorError {
-    let message = excerpt(body);
-    match status {
-        401 | 403 if message.is_empty() => ConnectorError::Unauthorized(format!("HTTP {status}")),
-        401 | 403 => ConnectorError::Unauthorized(message),
-        _ => ConnectorError::Platform { status, message },
-    }
-}
-
-/// The start of a body, as text, for error messages.
-fn excerpt(body: &[u8]) -> String {
-    String::from_utf8_lossy(body)
-        .trim()
-        .chars()
-        .take(ERROR_EXCERPT_CHARS)
-        .collect()
-}
-
-/// A network error with its causes.
-fn transport(error: reqwest::Error) -> ConnectorError {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    ConnectorError::Transport(message)
-}
-
-fn invalid(message: impl Into<String>) -> ConnectorError {
-    ConnectorError::Invalid(message.into())
-}
-
-/// Parses a body as JSON; `what` names it in the error.
-fn parse_json(body: &[u8], what: &str) -> Result<Value, ConnectorError> {
-    serde_json::from_slice(body).map_err(|e| invalid(format!("{what} is not JSON: {e}")))
-}
-
-/// An id given as a JSON number or a non-blank string.
-fn id_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => non_empty(Some(s)),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// A money amount given as a JSON string (`"6.00"`) or number (`3`).
@@ -568,19 +498,6 @@ fn decimal_of(value: &Value) -> Option<Decimal> {
     text.parse::<Decimal>()
         .ok()
         .or_else(|| Decimal::from_scientific(&text).ok())
-}
-
-/// The trimmed text, or `None` when absent or blank.
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-/// First and last name joined by a space, or `None` when both are blank.
-fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let parts: Vec<String> = [first, last].into_iter().filter_map(non_empty).collect();
-    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 #[derive(Default, Deserialize)]
@@ -630,6 +547,7 @@ struct WireLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const BASE: &str = "https://shop.example.com";
 
