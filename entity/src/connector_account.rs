@@ -16,6 +16,8 @@ pub struct Model {
     pub customer_mode: String,
     pub customer_id: Option<Uuid>,
     pub warehouse_preferences: Json,
+    /// Dingdan carrier code → the platform's carrier code; `None`: none.
+    pub carrier_map: Option<Json>,
     pub enabled: bool,
     pub cursor: Json,
     pub last_synced_at: Option<DateTimeUtc>,

@@ -11,6 +11,7 @@ pub mod allocation_plan;
 pub mod carrier;
 pub mod carrier_service;
 pub mod connector_account;
+pub mod connector_customer;
 pub mod connector_order;
 pub mod connector_sync_run;
 pub mod connector_webhook;

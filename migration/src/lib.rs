@@ -15,6 +15,7 @@ mod m20261127_000006_read_indexes;
 mod m20261127_000007_webhooks;
 mod m20261127_000008_shipping;
 mod m20261127_000009_connectors;
+mod m20261128_000010_connector_customers;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_webhooks::Migration),
             Box::new(m20261127_000008_shipping::Migration),
             Box::new(m20261127_000009_connectors::Migration),
+            Box::new(m20261128_000010_connector_customers::Migration),
         ]
     }
 }

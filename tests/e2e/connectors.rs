@@ -12,15 +12,15 @@ use serde_json::{Value, json};
 /// A 32-byte key, base64 (tests only).
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(&[("DINGDAN_SECRET_KEY", KEY)]).await
 }
 
-fn id(value: &Value) -> String {
+pub(crate) fn id(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_owned()
 }
 
-fn fixture(path: &str) -> Value {
+pub(crate) fn fixture(path: &str) -> Value {
     serde_json::from_slice(&std::fs::read(fixtures_dir().join(path)).unwrap()).unwrap()
 }
 
@@ -39,6 +39,8 @@ struct Shop {
     fulfilments: Vec<Value>,
     /// The next this many fulfillments.json requests answer 503.
     fulfilment_outages: u32,
+    /// The next request with a `page_info` answers 400 (an expired token).
+    expire_next_token: bool,
 }
 
 struct Mock {
@@ -46,10 +48,22 @@ struct Mock {
     url: String,
 }
 
-fn query_param(query: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// Shopify's answer to a request without the right access token.
+fn unauthorized(req: &HttpRequest) -> Option<HttpResponse> {
+    let token = req
+        .headers()
+        .get("x-shopify-access-token")
+        .and_then(|v| v.to_str().ok());
+    (token != Some("shpat_test")).then(|| {
+        HttpResponse::Unauthorized()
+            .json(json!({"errors": "[API] Invalid API key or access token"}))
+    })
 }
 
 /// A Shopify Admin API: `X-Shopify-Access-Token: shpat_test`, orders by
@@ -63,9 +77,12 @@ async fn shopify() -> Mock {
         App::new()
             .route(
                 "/admin/api/2024-04/orders/{id}/fulfillment_orders.json",
-                web::get().to(move |path: web::Path<String>| {
+                web::get().to(move |req: HttpRequest, path: web::Path<String>| {
                     let state = fo_state.clone();
                     async move {
+                        if let Some(refused) = unauthorized(&req) {
+                            return refused;
+                        }
                         let shop = state.lock().unwrap();
                         let Some(order) = shop.orders.iter().find(|o| o["id"].as_u64().map(|n| n.to_string()).as_deref() == Some(path.as_str())) else {
                             return HttpResponse::NotFound().json(json!({"errors": "Not Found"}));
@@ -88,9 +105,12 @@ async fn shopify() -> Mock {
             )
             .route(
                 "/admin/api/2024-04/fulfillments.json",
-                web::post().to(move |body: web::Json<Value>| {
+                web::post().to(move |req: HttpRequest, body: web::Json<Value>| {
                     let state = post_state.clone();
                     async move {
+                        if let Some(refused) = unauthorized(&req) {
+                            return refused;
+                        }
                         let mut shop = state.lock().unwrap();
                         if shop.fulfilment_outages > 0 {
                             shop.fulfilment_outages -= 1;
@@ -108,14 +128,8 @@ async fn shopify() -> Mock {
             web::get().to(move |req: HttpRequest| {
                 let state = state.clone();
                 async move {
-                    if req
-                        .headers()
-                        .get("x-shopify-access-token")
-                        .and_then(|v| v.to_str().ok())
-                        != Some("shpat_test")
-                    {
-                        return HttpResponse::Unauthorized()
-                            .json(json!({"errors": "[API] Invalid API key or access token"}));
+                    if let Some(refused) = unauthorized(&req) {
+                        return refused;
                     }
                     let query = req.query_string().to_owned();
                     let mut shop = state.lock().unwrap();
@@ -133,6 +147,11 @@ async fn shopify() -> Mock {
                     let offset: usize = query_param(&query, "page_info")
                         .and_then(|p| p.parse().ok())
                         .unwrap_or(0);
+                    if shop.expire_next_token && query_param(&query, "page_info").is_some() {
+                        shop.expire_next_token = false;
+                        return HttpResponse::BadRequest()
+                            .json(json!({"errors": {"page_info": "Invalid value."}}));
+                    }
                     if shop.fail_at_offset == Some(offset) {
                         shop.fail_at_offset = None;
                         return HttpResponse::InternalServerError()
@@ -193,6 +212,17 @@ fn shopify_order(n: u64, hour: u32, cancelled: bool) -> Value {
 }
 
 async fn setup(app: &TestApp, platform: &str, base_url: &str, credentials: Value) -> String {
+    setup_with(app, platform, base_url, credentials, json!({})).await
+}
+
+/// An account like `setup`'s with `extra` fields laid over its body.
+async fn setup_with(
+    app: &TestApp,
+    platform: &str,
+    base_url: &str,
+    credentials: Value,
+    extra: Value,
+) -> String {
     for sku in ["IPOD-G", "IPOD-R", "IPOD2008BLACK", "WOO-93", "Bar3"] {
         app.create_product(sku, json!({"list_price": "199.00"}))
             .await;
@@ -203,17 +233,21 @@ async fn setup(app: &TestApp, platform: &str, base_url: &str, credentials: Value
             json!({"credit_limit": "100000000.00", "currency": "USD"}),
         )
         .await);
+    let mut body = json!({"platform": platform, "name": format!("{platform} store"), "base_url": base_url,
+    "credentials": credentials, "customer_id": customer, "enabled": false,
+    "sku_map": [
+        {"platform_sku": "IPOD2008GREEN", "sku": "IPOD-G"},
+        {"variant_id": "49148385", "sku": "IPOD-R"},
+        {"variant_id": "93", "sku": "WOO-93"}
+    ]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
     let account = app
         .post(
             "/api/v1/connectors",
             &app.token(&[Role::Integration]),
-            &json!({"platform": platform, "name": format!("{platform} store"), "base_url": base_url,
-            "credentials": credentials, "customer_id": customer, "enabled": false,
-            "sku_map": [
-                {"platform_sku": "IPOD2008GREEN", "sku": "IPOD-G"},
-                {"variant_id": "49148385", "sku": "IPOD-R"},
-                {"variant_id": "93", "sku": "WOO-93"}
-            ]}),
+            &body,
         )
         .await
         .expect(201)
@@ -225,7 +259,7 @@ async fn setup(app: &TestApp, platform: &str, base_url: &str, credentials: Value
     id(&account)
 }
 
-async fn sync(app: &TestApp, account: &str, body: Value) -> Value {
+pub(crate) async fn sync(app: &TestApp, account: &str, body: Value) -> Value {
     app.post(
         &format!("/api/v1/connectors/{account}/sync"),
         &app.admin(),
@@ -236,7 +270,7 @@ async fn sync(app: &TestApp, account: &str, body: Value) -> Value {
     .body
 }
 
-async fn imported(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn imported(app: &TestApp) -> Vec<Value> {
     let mut all = app
         .get("/api/v1/orders?limit=200&channel=marketplace", &app.admin())
         .await
@@ -673,28 +707,10 @@ async fn enabled_accounts_sync_on_their_interval_in_the_background() {
     );
 }
 
-#[tokio::test]
-async fn a_shipment_of_an_imported_order_is_reported_back_to_shopify() {
+/// Ships an approved imported order (the Shopify fixture's three lines, to
+/// the US) whole: stock, allocation, picking, one package, UPS Ground.
+async fn ship(app: &TestApp, order_id: &str, tracking_number: &str) {
     use reqwest::Method;
-    let app = app().await;
-    let mock = shopify().await;
-    {
-        let mut shop = mock.shop.lock().unwrap();
-        shop.orders = vec![shopify_order(1, 1, false)];
-        shop.fulfilment_outages = 1;
-    }
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
-    sync(&app, &account, json!({})).await;
-    let order = imported(&app).await.remove(0);
-    let order = app.approve(order).await;
-    let order_id = id(&order);
-
     // Stock, allocation, picking, one package, a carrier serving the US.
     app.send(
         Method::PUT,
@@ -710,7 +726,7 @@ async fn a_shipment_of_an_imported_order_is_reported_back_to_shopify() {
     for sku in ["IPOD-G", "IPOD-R", "IPOD2008BLACK"] {
         app.receive(&warehouse, sku, 1, json!({})).await.expect(201);
     }
-    app.allocate_and_pick(&order_id, &warehouse).await;
+    app.allocate_and_pick(order_id, &warehouse).await;
     app.post(
         &format!("/api/v1/orders/{order_id}/packages"),
         &app.admin(),
@@ -742,10 +758,34 @@ async fn a_shipment_of_an_imported_order_is_reported_back_to_shopify() {
     app.post(
         &format!("/api/v1/orders/{order_id}/shipments"),
         &app.admin(),
-        &json!({"tracking_number": "1Z001985YW99744790"}),
+        &json!({"tracking_number": tracking_number}),
     )
     .await
     .expect(201);
+}
+
+#[tokio::test]
+async fn a_shipment_of_an_imported_order_is_reported_back_to_shopify() {
+    let app = app().await;
+    let mock = shopify().await;
+    {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.orders = vec![shopify_order(1, 1, false)];
+        shop.fulfilment_outages = 1;
+    }
+    let account = setup(
+        &app,
+        "shopify",
+        &mock.url,
+        json!({"access_token": "shpat_test"}),
+    )
+    .await;
+    sync(&app, &account, json!({})).await;
+    let order = imported(&app).await.remove(0);
+    let order = app.approve(order).await;
+    let order_id = id(&order);
+
+    ship(&app, &order_id, "1Z001985YW99744790").await;
 
     // The job reports it: the first try meets an outage and is retried.
     app.settle().await;
@@ -789,7 +829,7 @@ async fn a_shipment_of_an_imported_order_is_reported_back_to_shopify() {
     );
 }
 
-fn hmac_base64(secret: &str, body: &[u8]) -> String {
+pub(crate) fn hmac_base64(secret: &str, body: &[u8]) -> String {
     use base64::Engine as _;
     use hmac::Mac as _;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -797,7 +837,12 @@ fn hmac_base64(secret: &str, body: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-async fn hook(app: &TestApp, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Value) {
+pub(crate) async fn hook(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Value) {
     let mut request = app
         .client
         .post(app.url(path))
@@ -1167,4 +1212,316 @@ async fn taobao_trades_are_pulled_in_windows_with_signed_calls() {
         run["error"].as_str().unwrap().contains("credentials"),
         "{run}"
     );
+}
+
+/// An order's timeline events, oldest first.
+pub(crate) async fn timeline(app: &TestApp, order_id: &str) -> Vec<Value> {
+    app.get(
+        &format!("/api/v1/orders/{order_id}/timeline?limit=200"),
+        &app.admin(),
+    )
+    .await
+    .expect(200)
+    .body["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn an_expired_page_token_restarts_the_run_and_an_unreadable_order_is_named_not_fatal() {
+    let app = app().await;
+    let mock = shopify().await;
+    mock.shop.lock().unwrap().orders = (1..=2).map(|n| shopify_order(n, n as u32, false)).collect();
+    let account = setup(
+        &app,
+        "shopify",
+        &mock.url,
+        json!({"access_token": "shpat_test"}),
+    )
+    .await;
+    sync(&app, &account, json!({})).await;
+    {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.orders
+            .extend((3..=5).map(|n| shopify_order(n, n as u32, false)));
+        // Order 6 cannot be read (its lines are not a list).
+        let mut broken = shopify_order(6, 6, false);
+        broken["line_items"] = json!("garbage");
+        shop.orders.push(broken);
+        shop.fail_at_offset = Some(2);
+    }
+    // The next run stops at its second page, the page token stored.
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["created"], 1, "{run}");
+    // By the next run the token has expired: the run starts again from the
+    // high-water mark instead of failing forever.
+    let before = {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.expire_next_token = true;
+        shop.requests.len()
+    };
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["created"], 2, "{run}");
+    assert_eq!(run["failed"], 1, "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(error.contains("page token"), "{error}");
+    assert!(
+        error.contains("450789006"),
+        "the unreadable order is named: {error}"
+    );
+    assert_eq!(imported(&app).await.len(), 5, "each readable order once");
+    let requests = mock.shop.lock().unwrap().requests.clone();
+    assert!(
+        requests[before].contains("page_info")
+            && requests[before + 1].contains("updated_at_min")
+            && !requests[before + 1].contains("page_info"),
+        "the stored token, refused, then the high-water mark: {requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn per_buyer_accounts_make_each_buyer_a_customer_once() {
+    let app = app().await;
+    let mock = shopify().await;
+    {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.orders = (1..=3).map(|n| shopify_order(n, n as u32, false)).collect();
+        // Orders 1 and 2 are Bob's (the fixture's customer); 3 is Alice's.
+        shop.orders[2]["customer"]["id"] = json!(207_119_999);
+        shop.orders[2]["customer"]["first_name"] = json!("Alice");
+        shop.orders[2]["customer"]["email"] = json!("alice@mail.example.com");
+        shop.orders[2]["email"] = json!("alice@mail.example.com");
+    }
+    // Per-buyer accounts need no customer of their own.
+    let account = setup_with(
+        &app,
+        "shopify",
+        &mock.url,
+        json!({"access_token": "shpat_test"}),
+        json!({"customer_mode": "per_buyer", "customer_id": null}),
+    )
+    .await;
+    let customers_before = app
+        .get("/api/v1/customers?limit=200", &app.admin())
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["created"], 3, "{run}");
+    let orders = imported(&app).await;
+    assert_eq!(orders[0]["customer_id"], orders[1]["customer_id"]);
+    assert_ne!(orders[0]["customer_id"], orders[2]["customer_id"]);
+    let alice = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}",
+                orders[2]["customer_id"].as_str().unwrap()
+            ),
+            &app.admin(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(alice["name"].as_str().unwrap().contains("Alice"), "{alice}");
+    assert_eq!(alice["contacts"][0]["email"], "alice@mail.example.com");
+    assert_eq!(alice["payment_terms_days"], 0, "paid on the platform");
+    // A backfill fetches them again: no new customers, no new orders.
+    sync(&app, &account, json!({"since": "2026-01-01T00:00:00Z"})).await;
+    let customers_after = app
+        .get("/api/v1/customers?limit=200", &app.admin())
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(customers_after, customers_before + 2);
+    assert_eq!(imported(&app).await.len(), 3);
+}
+
+#[tokio::test]
+async fn platform_changes_are_applied_until_shipment_then_flagged_for_a_person() {
+    let app = app().await;
+    let mock = shopify().await;
+    mock.shop.lock().unwrap().orders = vec![shopify_order(1, 1, false)];
+    let account = setup(
+        &app,
+        "shopify",
+        &mock.url,
+        json!({"access_token": "shpat_test"}),
+    )
+    .await;
+    sync(&app, &account, json!({})).await;
+    let order = app.approve(imported(&app).await.remove(0)).await;
+    let order_id = id(&order);
+
+    // Approved, not shipped: the buyer's new address is applied.
+    {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.orders[0]["shipping_address"]["address1"] = json!("Main Street 1");
+        shop.orders[0]["updated_at"] = json!("2026-11-20T10:00:00-05:00");
+    }
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["updated"], 1, "{run}");
+    let current = app
+        .get(&format!("/api/v1/orders/{order_id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(current["ship_to"]["line1"], "Main Street 1", "{current}");
+    assert_eq!(current["status"], "approved");
+
+    // Shipped, then cancelled on the platform: the order stays shipped and
+    // a person is asked to decide.
+    ship(&app, &order_id, "1Z001985YW99744790").await;
+    {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.orders[0]["cancelled_at"] = json!("2026-11-20T11:00:00-05:00");
+        shop.orders[0]["updated_at"] = json!("2026-11-20T11:00:00-05:00");
+    }
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["updated"], 1, "{run}");
+    let current = app
+        .get(&format!("/api/v1/orders/{order_id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(current["status"], "shipped");
+    let events = timeline(&app, &order_id).await;
+    let flag = events
+        .iter()
+        .find(|e| e["type"] == "marketplace.attention_required")
+        .expect("flagged on the timeline");
+    assert_eq!(flag["data"]["reason"], "cancelled_after_shipment", "{flag}");
+    assert_eq!(flag["data"]["external_id"], "450789001");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "order.updated" && e["data"]["changes"]["ship_to"].is_object()),
+        "the address change is on the timeline"
+    );
+    // Fetched again unchanged: flagged once.
+    sync(&app, &account, json!({"since": "2026-01-01T00:00:00Z"})).await;
+    let flags = timeline(&app, &order_id)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "marketplace.attention_required")
+        .count();
+    assert_eq!(flags, 1);
+}
+
+#[tokio::test]
+async fn an_accounts_preferred_warehouse_serves_its_orders() {
+    use reqwest::Method;
+    let app = app().await;
+    let mock = shopify().await;
+    mock.shop.lock().unwrap().orders = vec![shopify_order(1, 1, false)];
+    app.send(
+        Method::PUT,
+        "/api/v1/allocation-policy",
+        Some(&app.admin()),
+        Some(&json!({"mode": "manual"})),
+    )
+    .await
+    .expect(200);
+    // Louisville (the destination) is next to WH-NEAR; WH-FAR is in Seattle.
+    let near = id(&app
+        .create_warehouse("WH-NEAR", json!({"latitude": 38.2, "longitude": -85.7}))
+        .await);
+    let far = id(&app
+        .create_warehouse("WH-FAR", json!({"latitude": 47.6, "longitude": -122.3}))
+        .await);
+    let account = setup_with(
+        &app,
+        "shopify",
+        &mock.url,
+        json!({"access_token": "shpat_test"}),
+        json!({"warehouse_preferences": [far]}),
+    )
+    .await;
+    for warehouse in [&near, &far] {
+        for sku in ["IPOD-G", "IPOD-R", "IPOD2008BLACK"] {
+            app.receive(warehouse, sku, 5, json!({})).await.expect(201);
+        }
+    }
+    sync(&app, &account, json!({})).await;
+    let order = app.approve(imported(&app).await.remove(0)).await;
+    let allocation = app
+        .post(
+            &format!("/api/v1/orders/{}/allocation", id(&order)),
+            &app.admin(),
+            &json!({}),
+        )
+        .await
+        .expect(200)
+        .body;
+    let reservations = allocation["reservations"].as_array().unwrap();
+    assert_eq!(reservations.len(), 3, "{allocation}");
+    assert!(
+        reservations
+            .iter()
+            .all(|r| r["warehouse_id"] == far.as_str()),
+        "the account prefers WH-FAR: {allocation}"
+    );
+}
+
+#[tokio::test]
+async fn accounts_change_address_mode_and_carriers_and_refuse_plain_http() {
+    let app = app().await;
+    let admin = app.admin();
+    let customer = id(&app.create_customer("C-HTTP", json!({})).await);
+    // Credentials travel with every call: no plain http to another host.
+    app.post(
+        "/api/v1/connectors",
+        &admin,
+        &json!({"platform": "shopify", "name": "S", "base_url": "http://shop.example.com",
+                "credentials": {"access_token": "x"}, "customer_id": customer}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    let account = id(&app
+        .post(
+            "/api/v1/connectors",
+            &admin,
+            &json!({"platform": "taobao", "name": "T", "base_url": "https://eco.taobao.com",
+                    "credentials": {"app_key": "k", "app_secret": "s", "session": "x"},
+                    "customer_id": customer, "enabled": false}),
+        )
+        .await
+        .expect(201)
+        .body);
+    let changed = app
+        .patch(
+            &format!("/api/v1/connectors/{account}"),
+            &admin,
+            &json!({"base_url": "https://gw.api.taobao.com", "customer_mode": "per_buyer",
+                    "carrier_map": {"SF-EXPRESS": "SF", "ZTO": "ZTO"}}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(changed["base_url"], "https://gw.api.taobao.com");
+    assert_eq!(changed["customer_mode"], "per_buyer");
+    assert_eq!(changed["carrier_map"]["SF-EXPRESS"], "SF");
+    assert_eq!(changed["version"], 2);
+    app.patch(
+        &format!("/api/v1/connectors/{account}"),
+        &admin,
+        &json!({"base_url": "http://gw.api.taobao.com"}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    let unchanged = app
+        .get(&format!("/api/v1/connectors/{account}"), &admin)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(unchanged["base_url"], "https://gw.api.taobao.com");
+    assert_eq!(unchanged["carrier_map"]["ZTO"], "ZTO");
 }

@@ -12,6 +12,7 @@ mod errors;
 mod graphql;
 mod idempotency;
 mod live;
+mod marketplace_platforms;
 mod notifications;
 mod operations;
 mod orders;

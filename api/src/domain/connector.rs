@@ -57,7 +57,10 @@ pub fn map_sku(
 pub enum CustomerMode {
     /// Every order of the account is one customer's (`customer_id`).
     Single,
-    /// Each buyer is a customer of its own, created on first order.
+    /// Each buyer is a customer of its own, created on their first order
+    /// (found again by the platform's buyer id, else email, else phone);
+    /// orders whose buyer the platform does not identify go to
+    /// `customer_id` when set, else wait in `pending_info`.
     PerBuyer,
 }
 
@@ -93,17 +96,28 @@ pub struct NewConnectorAccount {
     pub customer_mode: CustomerMode,
     pub customer_id: Option<Uuid>,
     pub warehouse_preferences: Vec<Uuid>,
+    /// Dingdan carrier code → the platform's name for the carrier (Shopify
+    /// `company`, Taobao `company_code`, JD `logiCoprId`); unmapped carriers
+    /// are reported by their Dingdan code.
+    pub carrier_map: CarrierMap,
     pub enabled: bool,
 }
+
+/// Dingdan carrier code → the platform's code for it.
+pub type CarrierMap = std::collections::BTreeMap<String, String>;
 
 /// A change to an account; `None` keeps the value.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConnectorPatch {
     pub name: Option<String>,
+    pub base_url: Option<String>,
     pub credentials: Option<serde_json::Map<String, serde_json::Value>>,
     pub sync_interval_seconds: Option<i32>,
     pub sku_map: Option<Vec<SkuMapping>>,
+    pub customer_mode: Option<CustomerMode>,
+    pub customer_id: Option<Uuid>,
     pub warehouse_preferences: Option<Vec<Uuid>>,
+    pub carrier_map: Option<CarrierMap>,
     pub enabled: Option<bool>,
 }
 
@@ -120,6 +134,7 @@ pub struct ConnectorAccount {
     pub customer_mode: CustomerMode,
     pub customer_id: Option<Uuid>,
     pub warehouse_preferences: Vec<Uuid>,
+    pub carrier_map: CarrierMap,
     pub enabled: bool,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub version: i32,

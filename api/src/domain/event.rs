@@ -39,10 +39,11 @@ pub enum EventType {
     OrderDelivered,
     MarketplaceFulfilmentReported,
     MarketplaceFulfilmentFailed,
+    MarketplaceAttentionRequired,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 30] = [
+    pub const ALL: [EventType; 31] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::OrderInfoRequested,
@@ -73,6 +74,7 @@ impl EventType {
         EventType::OrderDelivered,
         EventType::MarketplaceFulfilmentReported,
         EventType::MarketplaceFulfilmentFailed,
+        EventType::MarketplaceAttentionRequired,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -107,6 +109,7 @@ impl EventType {
             EventType::OrderDelivered => "order.delivered",
             EventType::MarketplaceFulfilmentReported => "marketplace.fulfilment_reported",
             EventType::MarketplaceFulfilmentFailed => "marketplace.fulfilment_failed",
+            EventType::MarketplaceAttentionRequired => "marketplace.attention_required",
         }
     }
 
@@ -129,7 +132,8 @@ impl EventType {
             | EventType::TransferCancelled
             // Reports to marketplaces are integration plumbing.
             | EventType::MarketplaceFulfilmentReported
-            | EventType::MarketplaceFulfilmentFailed => true,
+            | EventType::MarketplaceFulfilmentFailed
+            | EventType::MarketplaceAttentionRequired => true,
             EventType::OrderCreated
             | EventType::OrderUpdated
             | EventType::OrderInfoRequested
@@ -185,7 +189,8 @@ impl EventType {
             | EventType::ShipmentReturned
             | EventType::OrderDelivered
             | EventType::MarketplaceFulfilmentReported
-            | EventType::MarketplaceFulfilmentFailed => true,
+            | EventType::MarketplaceFulfilmentFailed
+            | EventType::MarketplaceAttentionRequired => true,
         }
     }
 }
@@ -265,6 +270,10 @@ impl EventType {
             }
             EventType::MarketplaceFulfilmentFailed => {
                 "Reporting a shipment to the marketplace failed (retried with back-off)."
+            }
+            EventType::MarketplaceAttentionRequired => {
+                "The marketplace changed an order in a way Dingdan cannot apply (cancelled or \
+                 readdressed after it shipped): a person decides."
             }
         }
     }
@@ -527,6 +536,21 @@ impl EventType {
                 ),
                 ("error", "string|null", "why it failed"),
                 ("attempt", "integer", "the attempt"),
+            ],
+            EventType::MarketplaceAttentionRequired => &[
+                ("platform", "string", "shopify, woocommerce, taobao or jd"),
+                ("account_id", "string", "the connector account"),
+                ("external_id", "string", "the platform's order id"),
+                (
+                    "reason",
+                    "string",
+                    "cancelled_after_shipment or address_changed_after_shipment",
+                ),
+                (
+                    "detail",
+                    "string",
+                    "what the platform says, for the person deciding",
+                ),
             ],
         }
     }

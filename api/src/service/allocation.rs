@@ -202,7 +202,7 @@ async fn gather<C: ConnectionTrait>(
         }
         None => None,
     };
-    let warehouses: Vec<WarehouseOption> = warehouse::Entity::find()
+    let mut warehouses: Vec<WarehouseOption> = warehouse::Entity::find()
         .filter(warehouse::Column::Active.eq(true))
         .filter(warehouse::Column::Kind.eq("standard"))
         .order_by_asc(warehouse::Column::Code)
@@ -220,6 +220,7 @@ async fn gather<C: ConnectionTrait>(
             priority: w.priority,
         })
         .collect();
+    prefer(&mut warehouses, &preferred_warehouses(conn, &order).await?);
     let lots = if demand.is_empty() {
         Vec::new()
     } else {
@@ -254,6 +255,48 @@ async fn gather<C: ConnectionTrait>(
         lots,
         today,
     })
+}
+
+/// The warehouses the order's source prefers, in order: a marketplace
+/// account's `warehouse_preferences` for the orders it imported.
+async fn preferred_warehouses<C: ConnectionTrait>(
+    conn: &C,
+    order: &order::Model,
+) -> ServiceResult<Vec<Uuid>> {
+    let account = match &order.channel[..] {
+        "marketplace" => Uuid::parse_str(&order.source_account).ok(),
+        _ => None,
+    };
+    let Some(account) = account else {
+        return Ok(Vec::new());
+    };
+    Ok(
+        dingdan_entity::connector_account::Entity::find_by_id(account)
+            .one(conn)
+            .await?
+            .and_then(|a| serde_json::from_value(a.warehouse_preferences).ok())
+            .unwrap_or_default(),
+    )
+}
+
+/// Steps of priority each preferred warehouse is put ahead of the next
+/// (10 steps weigh like 1,000 km): a preference wins unless the preferred
+/// warehouse cannot serve.
+const PREFERENCE_STEPS: i32 = 10;
+
+/// Ranks the preferred warehouses, in their order, before every other one.
+fn prefer(warehouses: &mut [WarehouseOption], preferred: &[Uuid]) {
+    let Some(lowest) = warehouses.iter().map(|w| w.priority).min() else {
+        return;
+    };
+    let count = i32::try_from(preferred.len()).unwrap_or(i32::MAX);
+    for w in warehouses.iter_mut() {
+        if let Some(rank) = preferred.iter().position(|id| *id == w.id) {
+            let rank = i32::try_from(rank).unwrap_or(i32::MAX);
+            w.priority =
+                lowest.saturating_sub(count.saturating_sub(rank).saturating_mul(PREFERENCE_STEPS));
+        }
+    }
 }
 
 async fn active_allocations<C: ConnectionTrait>(

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use dingdan_entity::{connector_account, connector_order, connector_sync_run, order};
 use dingdan_integrations::marketplaces::{
-    AnyConnector, ClientOptions, Connector as _, Cursor, MarketplaceOrder,
+    AnyConnector, ClientOptions, Connector as _, ConnectorError, Cursor, MarketplaceOrder,
 };
 
 use super::error::corrupt;
@@ -29,8 +29,8 @@ use super::jobs::{self, JobKind};
 use super::{Db, ServiceError, ServiceResult};
 use crate::domain::actor::{Actor, Permission, Role};
 use crate::domain::connector::{
-    ConnectorAccount, ConnectorPatch, CustomerMode, NewConnectorAccount, Platform, SkuMapping,
-    SyncRun, map_sku,
+    CarrierMap, ConnectorAccount, ConnectorPatch, CustomerMode, NewConnectorAccount, Platform,
+    SkuMapping, SyncRun, map_sku,
 };
 use crate::domain::order::{AddressDraft, Channel, ContactDraft, LineDraft, NewOrder, OrderPatch};
 use crate::domain::validation::Parse;
@@ -101,6 +101,7 @@ pub async fn create_account(
         customer_mode: Set(new.customer_mode.as_str().to_owned()),
         customer_id: Set(new.customer_id),
         warehouse_preferences: Set(json!(new.warehouse_preferences)),
+        carrier_map: Set(Some(json!(new.carrier_map))),
         enabled: Set(new.enabled),
         cursor: Set(json!(Cursor::default())),
         last_synced_at: Set(None),
@@ -150,6 +151,7 @@ fn account_from_row(
             .map_err(|_| corrupt("connector SKU map", row.id))?,
         warehouse_preferences: serde_json::from_value(row.warehouse_preferences.clone())
             .map_err(|_| corrupt("connector warehouses", row.id))?,
+        carrier_map: carriers_of(&row)?,
         credential_names: names,
         id: row.id,
         name: row.name,
@@ -161,6 +163,14 @@ fn account_from_row(
         version: row.version,
         created_at: row.created_at,
     })
+}
+
+fn carriers_of(row: &connector_account::Model) -> ServiceResult<CarrierMap> {
+    match &row.carrier_map {
+        Some(map) => serde_json::from_value(map.clone())
+            .map_err(|_| corrupt("connector carrier map", row.id)),
+        None => Ok(CarrierMap::new()),
+    }
 }
 
 fn credentials_of(
@@ -217,17 +227,55 @@ pub async fn update_account(
     let platform = Platform::parse(&current.platform)
         .ok_or_else(|| corrupt("connector platform", &current.platform))?;
     let credentials = match &patch.credentials {
-        Some(c) => {
-            client(platform, &current.base_url, c)?;
-            c.clone()
-        }
+        Some(c) => c.clone(),
         None => credentials_of(db, &current)?,
     };
+    let base_url = patch
+        .base_url
+        .clone()
+        .unwrap_or_else(|| current.base_url.clone());
+    if patch.credentials.is_some() || patch.base_url.is_some() {
+        client(platform, &base_url, &credentials)?;
+    }
+    let mode = match patch.customer_mode {
+        Some(mode) => mode,
+        None => CustomerMode::parse(&current.customer_mode)
+            .ok_or_else(|| corrupt("connector customer mode", &current.customer_mode))?,
+    };
+    if mode == CustomerMode::Single && patch.customer_id.or(current.customer_id).is_none() {
+        return Err(ServiceError::invalid(
+            "customer_id",
+            "required",
+            "an account whose orders are one customer's names that customer",
+        ));
+    }
+    if let Some(customer) = patch.customer_id {
+        super::customers::get_customer(db, actor, customer)
+            .await
+            .map_err(|_| {
+                ServiceError::invalid("customer_id", "not_found", "no customer with this id")
+            })?;
+    }
     let at = db.now();
     let txn = db.write().await?;
     let mut row: connector_account::ActiveModel = current.clone().into();
     if let Some(name) = patch.name {
         row.name = Set(name);
+    }
+    if base_url != current.base_url {
+        // A page token may name the old address (Shopify's is a URL): the
+        // next run starts again from the high-water mark.
+        let mut cursor: Cursor = serde_json::from_value(current.cursor.clone()).unwrap_or_default();
+        cursor.page = None;
+        row.cursor = Set(json!(cursor));
+        row.base_url = Set(base_url);
+    }
+    row.customer_mode = Set(mode.as_str().to_owned());
+    if let Some(customer) = patch.customer_id {
+        row.customer_id = Set(Some(customer));
+    }
+    if let Some(carriers) = patch.carrier_map {
+        row.carrier_map = Set(Some(json!(carriers)));
     }
     if patch.credentials.is_some() {
         row.credentials = Set(key(db)?
@@ -461,12 +509,42 @@ async fn run_sync(
     // An order that failed to import holds the high-water mark before it,
     // so the next run fetches it again: never dropped.
     let mut oldest_failure: Option<DateTime<Utc>> = None;
+    let mut resumed = cursor.page.is_some();
     let outcome: Result<(), String> = loop {
         let page = match connector.fetch_orders_since(&cursor).await {
             Ok(page) => page,
+            // A stored page token the platform no longer takes (Shopify's
+            // page_info expires; a token from an older version): the run
+            // starts again from the high-water mark rather than failing
+            // every time.
+            Err(error) if resumed && stale_token(&error) => {
+                tracing::warn!(connector = %account_id, %error,
+                               "the stored page token was refused: starting from the high-water mark");
+                errors.push(format!("stored page token refused, restarted: {error}"));
+                resumed = false;
+                cursor = Cursor {
+                    updated_since: cursor.updated_since.map(|t| t - OVERLAP),
+                    page: None,
+                };
+                continue;
+            }
             Err(error) => break Err(error.to_string()),
         };
+        resumed = false;
         tally.pages += 1;
+        // Orders the platform listed but that cannot be read are counted
+        // and named; the run goes on (they come again when next changed).
+        for rejected in &page.rejected {
+            tally.fetched += 1;
+            failed += 1;
+            if errors.len() < 10 {
+                errors.push(format!(
+                    "{}: {}",
+                    rejected.external_id.as_deref().unwrap_or("(no id)"),
+                    rejected.error
+                ));
+            }
+        }
         for order in &page.orders {
             tally.fetched += 1;
             match import(db, account, platform, sku_map, &actor, order).await {
@@ -483,7 +561,10 @@ async fn run_sync(
                 }
             }
         }
-        high_water = high_water.max(page.high_water);
+        // Never past the run's start: an order read early in the run and
+        // modified while it went on is older than orders read after it (a
+        // listing by creation date), and must be fetched by the next run.
+        high_water = high_water.max(page.high_water.map(|h| h.min(started)));
         progress(tally);
         let next = match page.next {
             Some(next) => next,
@@ -505,7 +586,7 @@ async fn run_sync(
         }
     };
     let (status, error) = match outcome {
-        Ok(()) if failed == 0 => ("succeeded", None),
+        Ok(()) if errors.is_empty() => ("succeeded", None),
         Ok(()) => ("succeeded", Some(errors.join("; "))),
         Err(e) => {
             errors.insert(0, e);
@@ -544,6 +625,19 @@ async fn run_sync(
         tracing::warn!(connector = %account_id, %status, %error, "connector sync finished with errors");
     }
     Ok(run_from_row(row))
+}
+
+/// Whether a failure to fetch a resumed page may be the platform refusing
+/// the stored page token (a client error other than auth and rate limiting)
+/// or a token this version cannot read. A run restarts at most once.
+fn stale_token(error: &ConnectorError) -> bool {
+    match error {
+        ConnectorError::Platform { status, .. } => {
+            (400..500).contains(status) && !matches!(status, 401 | 403 | 429)
+        }
+        ConnectorError::Invalid(_) => true,
+        _ => false,
+    }
 }
 
 async fn store_cursor(db: &Db, account_id: Uuid, cursor: &Cursor) -> ServiceResult<()> {
@@ -659,9 +753,21 @@ async fn import(
     let mut changed = false;
     if order.cancelled && current.status != "cancelled" {
         if shipped {
-            tracing::warn!(connector = %account.id, order = %current.id,
-                           external_id = %order.external_id,
-                           "cancelled on the platform after it shipped: left for a person");
+            attention(
+                db,
+                account,
+                platform,
+                &current,
+                order,
+                "cancelled_after_shipment",
+                format!(
+                    "cancelled on {} ({}) after it shipped: recall the goods or refund",
+                    platform.as_str(),
+                    order.platform_status
+                ),
+            )
+            .await?;
+            changed = true;
         } else {
             super::orders::cancel_order(
                 db,
@@ -674,24 +780,56 @@ async fn import(
             changed = true;
         }
     } else if !order.cancelled
-        && !shipped
         && current.status != "cancelled"
         && let Some(address) = address_of(order)
     {
         let stored: AddressDraft =
             serde_json::from_value(current.ship_to.clone()).unwrap_or_default();
         if stored != address {
-            let patch = OrderPatch {
-                ship_to: Some(address),
-                ..Default::default()
-            };
-            match super::orders::update_order(db, actor, current.id, None, patch).await {
-                Ok(_) => changed = true,
-                Err(ServiceError::Transition(e)) => {
-                    tracing::warn!(connector = %account.id, order = %current.id, error = %e,
-                                   "the platform changed the address; the order can no longer change");
+            changed = true;
+            let applied = match current.status.as_str() {
+                _ if shipped => false,
+                "pending_info" | "confirmed" | "in_review" => {
+                    // Before approval: an edit like any other (the
+                    // completeness check and the reviews it touches run again).
+                    let patch = OrderPatch {
+                        ship_to: Some(address.clone()),
+                        ..Default::default()
+                    };
+                    super::orders::update_order(db, actor, current.id, None, patch).await?;
+                    true
                 }
-                Err(e) => return Err(e),
+                "approved"
+                | "backordered"
+                | "partially_allocated"
+                | "allocated"
+                | "in_production"
+                | "ready_to_ship" => {
+                    super::orders::redirect_order(db, actor, current.id, address.clone())
+                        .await?
+                        .is_some()
+                }
+                // Rejected: nowhere to go.
+                _ => {
+                    changed = false;
+                    true
+                }
+            };
+            if !applied {
+                attention(
+                    db,
+                    account,
+                    platform,
+                    &current,
+                    order,
+                    "address_changed_after_shipment",
+                    format!(
+                        "the buyer changed the address on {} after the order shipped: {}",
+                        platform.as_str(),
+                        serde_json::to_string(&address).unwrap_or_default()
+                    ),
+                )
+                .await?;
             }
         }
     }
@@ -711,6 +849,40 @@ async fn import(
     } else {
         Imported::Unchanged
     })
+}
+
+/// Puts what the platform changed but Dingdan cannot apply on the order's
+/// timeline (`marketplace.attention_required`, published to subscribers).
+async fn attention(
+    db: &Db,
+    account: &connector_account::Model,
+    platform: Platform,
+    current: &order::Model,
+    order: &MarketplaceOrder,
+    reason: &str,
+    detail: String,
+) -> ServiceResult<()> {
+    tracing::warn!(connector = %account.id, order = %current.id,
+                   external_id = %order.external_id, reason, "marketplace change left for a person");
+    let actor = Actor {
+        sub: format!("connector:{}", account.id),
+        roles: vec![Role::Integration],
+        customer_id: None,
+    };
+    let txn = db.write().await?;
+    super::events::record(
+        &*txn,
+        &super::orders::subject(current, current.version),
+        &actor,
+        crate::domain::event::EventType::MarketplaceAttentionRequired,
+        json!({"platform": platform.as_str(), "account_id": account.id,
+               "external_id": order.external_id, "reason": reason, "detail": detail}),
+        db.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    db.wake_workers();
+    Ok(())
 }
 
 /// The order intake already holds for this account and external id, mapped
@@ -765,6 +937,142 @@ async fn adopt(
         .await?)
 }
 
+/// How a buyer is recognised on their next order: the platform's buyer id,
+/// else their email, else their phone.
+fn buyer_key(order: &MarketplaceOrder) -> Option<String> {
+    fn clean(s: &Option<String>) -> Option<&str> {
+        s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    if let Some(id) = clean(&order.buyer.id) {
+        Some(format!("id:{id}"))
+    } else if let Some(email) = clean(&order.buyer.email) {
+        Some(format!("email:{}", email.to_lowercase()))
+    } else {
+        clean(&order.buyer.phone).map(|phone| format!("phone:{phone}"))
+    }
+}
+
+/// The customer an imported order is for: the account's own, or (per-buyer
+/// accounts) the buyer's, created on their first order. Two syncs meeting
+/// the same new buyer create one customer: its code is derived from the
+/// account and the buyer, and the mapping is unique.
+async fn customer_for(
+    db: &Db,
+    account: &connector_account::Model,
+    platform: Platform,
+    actor: &Actor,
+    order: &MarketplaceOrder,
+) -> ServiceResult<Option<Uuid>> {
+    use dingdan_entity::connector_customer;
+    use sha2::Digest as _;
+    if account.customer_mode != CustomerMode::PerBuyer.as_str() {
+        return Ok(account.customer_id);
+    }
+    let Some(key) = buyer_key(order) else {
+        return Ok(account.customer_id);
+    };
+    let mapped = || async {
+        Ok::<_, ServiceError>(
+            connector_customer::Entity::find()
+                .filter(connector_customer::Column::AccountId.eq(account.id))
+                .filter(connector_customer::Column::BuyerKey.eq(key.clone()))
+                .one(db.read())
+                .await?
+                .map(|m| m.customer_id),
+        )
+    };
+    if let Some(customer) = mapped().await? {
+        return Ok(Some(customer));
+    }
+    let digest = sha2::Sha256::digest(format!("{}\n{key}", account.id).as_bytes());
+    let code = format!(
+        "{}-{}",
+        platform.as_str(),
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let address = order.ship_to.as_ref();
+    let name = [
+        order.buyer.name.as_deref(),
+        address.and_then(|a| a.name.as_deref()),
+        order.buyer.id.as_deref(),
+        order.buyer.email.as_deref(),
+        order.buyer.phone.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .find(|s| !s.is_empty())
+    .unwrap_or("marketplace buyer")
+    .chars()
+    .take(200)
+    .collect::<String>();
+    // A platform's email or phone this product cannot take: the buyer
+    // becomes a customer without contacts (the order keeps its own).
+    let mut invalid = crate::domain::validation::Violations::new();
+    let contact = crate::domain::address::Contact::parse(
+        "contact",
+        Some(name.as_str()),
+        order.buyer.phone.as_deref(),
+        order.buyer.email.as_deref(),
+        &mut invalid,
+    );
+    let new = crate::domain::customer::NewCustomer {
+        code,
+        name,
+        contacts: contact.filter(|_| invalid.is_empty()).into_iter().collect(),
+        addresses: Vec::new(),
+        currency: crate::domain::money::Currency::parse_field("currency", &order.currency)
+            .map_err(|e| ServiceError::Validation(vec![e]))?,
+        credit_limit: rust_decimal::Decimal::ZERO,
+        // Paid on the platform: no credit is extended.
+        payment_terms_days: 0,
+        price_tier: "standard".to_owned(),
+        status: crate::domain::customer::CustomerStatus::Active,
+        allow_partial_shipment: true,
+        payment_methods: Vec::new(),
+        requires_invoice: false,
+        min_shelf_life_days: None,
+    };
+    let created = super::customers::create_customer(db, actor, new, Idempotency::none()).await;
+    let customer = match created {
+        Ok(Created::New(c)) => c.id,
+        Ok(Created::Replay(_)) => {
+            return Err(ServiceError::Internal(anyhow::anyhow!(
+                "a customer replayed without an idempotency key"
+            )));
+        }
+        // Created by another sync (or a mapping lost): the code is the buyer's.
+        Err(ServiceError::Conflict {
+            existing_id: Some(id),
+            ..
+        }) => id,
+        Err(e) => return Err(e),
+    };
+    let txn = db.write().await?;
+    connector_customer::Entity::insert(connector_customer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.id),
+        buyer_key: Set(key.clone()),
+        customer_id: Set(customer),
+        created_at: Set(db.now()),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            connector_customer::Column::AccountId,
+            connector_customer::Column::BuyerKey,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Some(mapped().await?.unwrap_or(customer)))
+}
+
 async fn create(
     db: &Db,
     account: &connector_account::Model,
@@ -777,7 +1085,7 @@ async fn create(
         channel: Channel::Marketplace,
         source_account: Some(account.id.to_string()),
         external_ref: Some(order.external_id.clone()),
-        customer_id: account.customer_id,
+        customer_id: customer_for(db, account, platform, actor, order).await?,
         currency: crate::domain::money::Currency::parse(&order.currency),
         ship_to: address_of(order),
         contact: Some(ContactDraft {
@@ -947,7 +1255,10 @@ pub(crate) async fn push_fulfilment(
         external_order_id: imported.external_id.clone(),
         lines: quantities.into_iter().collect(),
         tracking_number: shipment.tracking_number.clone(),
-        carrier: shipment.carrier_code.clone(),
+        carrier: carriers_of(&account)?
+            .get(&shipment.carrier_code)
+            .cloned()
+            .unwrap_or_else(|| shipment.carrier_code.clone()),
         tracking_url: None,
         notify_customer: true,
         completes_order: false,

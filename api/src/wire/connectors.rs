@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::connector::{self as domain, CustomerMode, Platform, SkuMapping};
+use crate::domain::connector::{self as domain, CarrierMap, CustomerMode, Platform, SkuMapping};
 use crate::domain::validation::{FieldError, Parse, Violations, required_text};
 
 /// One SKU mapping: a platform SKU and/or variant id → a Dingdan SKU.
@@ -59,21 +59,60 @@ fn interval(value: Option<i32>, errors: &mut Violations) -> Option<i32> {
     Some(value)
 }
 
+/// An https URL (credentials travel with every call); plain http only to
+/// this machine, for local test doubles.
 fn base_url(value: &str, errors: &mut Violations) -> Option<String> {
     let trimmed = value.trim().trim_end_matches('/');
+    let loopback = |u: &url::Url| match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
     match url::Url::parse(trimmed) {
-        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => {
-            Some(trimmed.to_owned())
+        Ok(u) if u.scheme() == "https" && u.host().is_some() => Some(trimmed.to_owned()),
+        Ok(u) if u.scheme() == "http" && loopback(&u) => Some(trimmed.to_owned()),
+        Ok(u) if u.scheme() == "http" => {
+            errors.push(
+                "base_url",
+                "insecure",
+                "credentials are sent with every call: use https (plain http only to localhost)",
+            );
+            None
         }
         _ => {
             errors.push(
                 "base_url",
                 "invalid",
-                "an http(s) URL such as https://shop.myshopify.com",
+                "an https URL such as https://shop.myshopify.com",
             );
             None
         }
     }
+}
+
+fn customer_mode(value: &str, errors: &mut Violations) -> Option<CustomerMode> {
+    let mode = CustomerMode::parse(value.trim());
+    if mode.is_none() {
+        errors.push("customer_mode", "invalid", "single or per_buyer");
+    }
+    mode
+}
+
+fn carrier_map(map: CarrierMap, errors: &mut Violations) -> Option<CarrierMap> {
+    let mut out = CarrierMap::new();
+    for (carrier, code) in map {
+        let (carrier, code) = (carrier.trim().to_owned(), code.trim().to_owned());
+        if carrier.is_empty() || code.is_empty() || code.len() > 100 {
+            errors.push(
+                format!("carrier_map.{carrier}"),
+                "invalid",
+                "a Dingdan carrier code mapped to the platform's code (1 to 100 characters)",
+            );
+        }
+        out.insert(carrier, code);
+    }
+    Some(out)
 }
 
 /// A marketplace account to register.
@@ -98,12 +137,20 @@ pub struct ConnectorInput {
     pub sync_interval_seconds: Option<i32>,
     #[serde(default)]
     pub sku_map: Option<Vec<SkuMappingBody>>,
-    /// `single` (every order is `customer_id`'s). Default `single`.
+    /// `single` (every order is `customer_id`'s) or `per_buyer` (each
+    /// buyer becomes a customer on their first order; `customer_id`, when
+    /// given, takes orders whose buyer the platform does not identify).
+    /// Default `single`.
     pub customer_mode: Option<String>,
     pub customer_id: Option<Uuid>,
-    /// Warehouses to prefer when allocating this account's orders.
+    /// Warehouses to prefer, in order, when allocating this account's orders.
     #[serde(default)]
     pub warehouse_preferences: Vec<Uuid>,
+    /// Dingdan carrier code → the platform's code for it, used when
+    /// shipments are reported back (`{"sf": "SF"}` for Taobao's
+    /// `company_code`); unmapped carriers go by their Dingdan code.
+    #[serde(default)]
+    pub carrier_map: CarrierMap,
     /// Default true.
     pub enabled: Option<bool>,
 }
@@ -119,21 +166,11 @@ impl Parse<domain::NewConnectorAccount> for ConnectorInput {
         let base_url = base_url(&self.base_url, &mut errors);
         let sync = interval(self.sync_interval_seconds.or(Some(900)), &mut errors);
         let sku_map = mappings(self.sku_map.or(Some(Vec::new())), &mut errors);
-        let mode = match self.customer_mode.as_deref().unwrap_or("single") {
-            "single" => Some(CustomerMode::Single),
-            "per_buyer" => {
-                errors.push(
-                    "customer_mode",
-                    "not_supported",
-                    "per_buyer is not available yet: use single with customer_id",
-                );
-                None
-            }
-            _ => {
-                errors.push("customer_mode", "invalid", "single");
-                None
-            }
-        };
+        let mode = customer_mode(
+            self.customer_mode.as_deref().unwrap_or("single"),
+            &mut errors,
+        );
+        let carriers = carrier_map(self.carrier_map, &mut errors);
         errors.finish(|| {
             Some(domain::NewConnectorAccount {
                 platform: platform?,
@@ -145,6 +182,7 @@ impl Parse<domain::NewConnectorAccount> for ConnectorInput {
                 customer_mode: mode?,
                 customer_id: self.customer_id,
                 warehouse_preferences: self.warehouse_preferences,
+                carrier_map: carriers?,
                 enabled: self.enabled.unwrap_or(true),
             })
         })
@@ -156,12 +194,19 @@ impl Parse<domain::NewConnectorAccount> for ConnectorInput {
 #[serde(deny_unknown_fields)]
 pub struct ConnectorPatchInput {
     pub name: Option<String>,
+    /// A new address for the shop (credentials are checked against it).
+    pub base_url: Option<String>,
     /// Replaces the credentials whole.
     #[schema(value_type = Option<Object>)]
     pub credentials: Option<serde_json::Map<String, serde_json::Value>>,
     pub sync_interval_seconds: Option<i32>,
     pub sku_map: Option<Vec<SkuMappingBody>>,
+    /// `single` or `per_buyer`; orders already imported keep their customer.
+    pub customer_mode: Option<String>,
+    pub customer_id: Option<Uuid>,
     pub warehouse_preferences: Option<Vec<Uuid>>,
+    /// Replaces the carrier map whole.
+    pub carrier_map: Option<CarrierMap>,
     pub enabled: Option<bool>,
 }
 
@@ -174,13 +219,29 @@ impl Parse<domain::ConnectorPatch> for ConnectorPatchInput {
         };
         let sync = interval(self.sync_interval_seconds, &mut errors);
         let sku_map = mappings(self.sku_map, &mut errors);
+        let base = match &self.base_url {
+            Some(url) => base_url(url, &mut errors).map(Some),
+            None => Some(None),
+        };
+        let mode = match &self.customer_mode {
+            Some(mode) => customer_mode(mode, &mut errors).map(Some),
+            None => Some(None),
+        };
+        let carriers = match self.carrier_map {
+            Some(map) => carrier_map(map, &mut errors).map(Some),
+            None => Some(None),
+        };
         errors.finish(|| {
             Some(domain::ConnectorPatch {
                 name: name?,
+                base_url: base?,
                 credentials: self.credentials,
                 sync_interval_seconds: sync,
                 sku_map,
+                customer_mode: mode?,
+                customer_id: self.customer_id,
                 warehouse_preferences: self.warehouse_preferences,
+                carrier_map: carriers?,
                 enabled: self.enabled,
             })
         })
@@ -200,6 +261,8 @@ pub struct ConnectorBody {
     pub customer_mode: String,
     pub customer_id: Option<Uuid>,
     pub warehouse_preferences: Vec<Uuid>,
+    /// Dingdan carrier code → the platform's code for it.
+    pub carrier_map: CarrierMap,
     pub enabled: bool,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub version: i32,
@@ -227,6 +290,7 @@ impl From<domain::ConnectorAccount> for ConnectorBody {
             customer_mode: a.customer_mode.as_str().to_owned(),
             customer_id: a.customer_id,
             warehouse_preferences: a.warehouse_preferences,
+            carrier_map: a.carrier_map,
             enabled: a.enabled,
             last_synced_at: a.last_synced_at,
             version: a.version,

@@ -8,6 +8,8 @@
 //! run (`updated_since`) and, inside a run, the vendor's own page token. A
 //! run that fails keeps the cursor of the last page it stored, so the next
 //! run resumes there without duplicates (orders are upserted by id anyway).
+//! An order a page lists but that cannot be read does not fail the page: it
+//! comes back in [`OrdersPage::rejected`] and the run goes on.
 
 use std::future::Future;
 use std::time::Duration;
@@ -20,6 +22,7 @@ mod common;
 pub mod jd;
 pub mod shopify;
 pub mod taobao;
+pub(crate) mod windows;
 pub mod woocommerce;
 
 /// The platforms there are connectors for.
@@ -62,19 +65,33 @@ pub struct Cursor {
     /// caller chooses). `None`: from the beginning (or the platform's limit).
     pub updated_since: Option<DateTime<Utc>>,
     /// The vendor's token for the next page of the run in progress (Shopify's
-    /// `page_info` URL, WooCommerce's page number, Taobao's window and page,
-    /// JD's page); `None` starts a run.
+    /// `page_info` URL, WooCommerce's page number, Taobao's and JD's window
+    /// and page); `None` starts a run.
     pub page: Option<String>,
 }
 
 /// One page of orders.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrdersPage {
     pub orders: Vec<MarketplaceOrder>,
+    /// The orders the page listed that could not be read (kept out of
+    /// `orders`; the run goes on without them).
+    pub rejected: Vec<RejectedOrder>,
     /// The cursor for the next page; `None` when the run is complete.
     pub next: Option<Cursor>,
-    /// The newest `updated_at` among this page's orders.
+    /// The newest `updated_at` among this page's orders. Platforms walked in
+    /// time windows (Taobao, JD) raise it to the end of the window the page
+    /// completed: every order modified before that end has been listed.
     pub high_water: Option<DateTime<Utc>>,
+}
+
+/// An order a page listed but that could not be read (kept out of `orders`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedOrder {
+    /// The platform's order id, when it could be read.
+    pub external_id: Option<String>,
+    /// Why the order could not be read.
+    pub error: String,
 }
 
 /// An order as a marketplace has it, in neutral terms.

@@ -23,8 +23,8 @@ use crate::domain::event::EventType;
 use crate::domain::intake::{self, LineFacts, Pricing, ProductFacts};
 use crate::domain::money::Currency;
 use crate::domain::order::{
-    AddressDraft, ContactDraft, Finding, NewOrder, Order, OrderAction, OrderDraft, OrderPatch,
-    OrderStatus, Promotions,
+    AddressDraft, ContactDraft, Finding, IllegalTransition, NewOrder, Order, OrderAction,
+    OrderDraft, OrderPatch, OrderStatus, Promotions,
 };
 use crate::domain::pricing::{PriceSource, PromotionLine, apply_promotions};
 use crate::domain::review::{ReviewStage, stages_affected_by};
@@ -633,6 +633,90 @@ pub async fn cancel_order(
     txn.commit().await?;
     db.wake_workers();
     Ok(order)
+}
+
+/// Changes where an approved order goes while none of it has shipped (the
+/// buyer changed the address on the marketplace the order came from). The
+/// order keeps its state and its reservations; carrier selection reads the
+/// new address when it ships. `Ok(None)`: a shipment exists already, so the
+/// change cannot be applied.
+pub(crate) async fn redirect_order(
+    db: &Db,
+    actor: &Actor,
+    id: Uuid,
+    ship_to: AddressDraft,
+) -> ServiceResult<Option<Order>> {
+    actor.require(Permission::OrderUpdate)?;
+    let txn = db.write().await?;
+    let current = load_visible(&*txn, actor, id).await?;
+    if !matches!(
+        current.status,
+        OrderStatus::Approved
+            | OrderStatus::Backordered
+            | OrderStatus::PartiallyAllocated
+            | OrderStatus::Allocated
+            | OrderStatus::InProduction
+            | OrderStatus::ReadyToShip
+    ) {
+        return Err(ServiceError::Transition(IllegalTransition {
+            from: current.status,
+            action: OrderAction::Edit,
+        }));
+    }
+    let shipped = dingdan_entity::shipment::Entity::find()
+        .filter(dingdan_entity::shipment::Column::OrderId.eq(id))
+        .one(&*txn)
+        .await?
+        .is_some();
+    if shipped {
+        return Ok(None);
+    }
+    if current.ship_to == ship_to {
+        return Ok(Some(current));
+    }
+    let at = now();
+    let version = current.version + 1;
+    // Conditional on the version read: a shipment created meanwhile moves
+    // the order on, and this matches nothing.
+    let updated = order::Entity::update_many()
+        .col_expr(order::Column::ShipTo, Expr::val(to_json(&ship_to)?))
+        .col_expr(order::Column::Version, Expr::val(version))
+        .col_expr(order::Column::UpdatedAt, Expr::val(at))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Version.eq(current.version))
+        .exec(&*txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(version_mismatch(&*txn, id, current.version).await);
+    }
+    let subject = Subject {
+        kind: "order",
+        id,
+        version,
+        customer_id: Some(current.customer_id),
+        channel: Some(current.channel.as_str()),
+    };
+    record(
+        &*txn,
+        &subject,
+        actor,
+        EventType::OrderUpdated,
+        json!({
+            "changes": {"ship_to": {"from": to_json(&current.ship_to)?, "to": to_json(&ship_to)?}},
+            "status": current.status.as_str(),
+            "subtotal": current.subtotal.to_string(),
+            "discount_total": current.discount_total.to_string(),
+            "tax_total": current.tax_total.to_string(),
+            "total": current.total.to_string(),
+            "promised_delivery_date": current.promised_delivery_date,
+        }),
+        at,
+    )
+    .await?;
+    let order = load_visible(&*txn, actor, id).await?;
+    txn.commit().await?;
+    db.wake_workers();
+    Ok(Some(order))
 }
 
 fn check_version(order: &Order, expected: Option<i32>) -> ServiceResult<()> {

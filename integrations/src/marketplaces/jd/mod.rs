@@ -7,9 +7,13 @@
 //! secret.
 //!
 //! Orders are pulled with `jingdong.pop.order.search` in windows of at most
-//! one day over the last three months (the walk Taobao's connector uses),
-//! each window paged from page 1 up. Shipments go back with
-//! `jingdong.pop.order.shipment`.
+//! one day over the last three months, ending three minutes before now (JD
+//! indexes orders with a delay). Each window is paged from its end, the walk
+//! Taobao's connector shares (see `windows`): page 1 is read first for
+//! `orderTotal`; a window of more pages is then read from its last page down
+//! to page 1 (read again), so that an order leaving the window mid-walk
+//! skips none. An order that cannot be read is rejected, the page goes on.
+//! Shipments go back with `jingdong.pop.order.shipment`.
 //!
 //! Unverified throughout: every method name, parameter, answer key (the
 //! `_responce` spelling included), field name, error code and limit here comes
@@ -17,15 +21,17 @@
 //! of this module so they are easy to correct.
 
 use std::collections::BTreeMap;
-use std::str::FromStr as _;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, SubsecRound as _, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use md5::{Digest, Md5};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::common::{
+    decimal, encode_form, format_china_time, integer, invalid, parse_china_time, read_orders,
+    sign_base, status_error, text, transport, truthy,
+};
+use super::windows::{Listed, PageToken, Walk};
 use super::{
     Buyer, ClientOptions, Connector, ConnectorError, Cursor, Fulfilment, MarketplaceLine,
     MarketplaceOrder, OrdersPage, Platform, PostalAddress, PushReceipt,
@@ -83,22 +89,17 @@ const CALL_LIMIT_WAIT: Duration = Duration::from_secs(1);
 
 /// The most orders per page JD returns.
 const MAX_PAGE_SIZE: u32 = 100;
-/// The longest search window used.
-const WINDOW: TimeDelta = TimeDelta::days(1);
-/// How far back JD searches orders: three months, taken at their
-/// shortest (February to April, 89 days) so that either reading of the limit
-/// (calendar months or days) accepts it.
-const HISTORY: TimeDelta = TimeDelta::days(89);
-/// Where a run without a (recent enough) `since` starts, past the history
-/// limit: its first window stays inside the limit for this long.
-const HISTORY_MARGIN: TimeDelta = TimeDelta::hours(1);
-
-/// JD's time layout, `yyyy-MM-dd HH:mm:ss`, always in GMT+8.
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-/// China Standard Time (GMT+8), the zone of every time JD reads or writes.
-const CHINA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("GMT+8 is a valid offset"),
+/// How orders are walked: search windows of a day at most over three
+/// months, taken at their shortest (February to April, 89 days) so that
+/// either reading of the limit (calendar months or days) accepts it; a run
+/// without a (recent enough) `since` starts an hour inside that limit; the
+/// walk ends three minutes before now, JD's indexing delay.
+const WALK: Walk = Walk {
+    window: TimeDelta::days(1),
+    history: TimeDelta::days(89),
+    history_margin: TimeDelta::hours(1),
+    lag: TimeDelta::minutes(3),
+    platform: "JD",
 };
 
 /// A JD connection: one shop's access token under one app.
@@ -116,7 +117,8 @@ pub struct Config {
     /// Timeouts, page size and rate-limit patience.
     pub options: ClientOptions,
     /// The clock: `None` reads the system's; tests and mocks pin it. It gives
-    /// both the request timestamps and the end of the window walk.
+    /// both the request timestamps and the end of the window walk (less its
+    /// lag).
     pub now: Option<DateTime<Utc>>,
 }
 
@@ -146,7 +148,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(config.options.timeout)
             .build()
-            .map_err(|error| ConnectorError::Transport(error.to_string()))?;
+            .map_err(transport)?;
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             http,
@@ -194,7 +196,7 @@ impl Client {
             }
             let body = response.bytes().await.map_err(transport)?;
             if !status.is_success() {
-                return Err(http_error(status.as_u16(), &body));
+                return Err(status_error(status.as_u16(), &body));
             }
             let value: Value = serde_json::from_slice(&body).map_err(|error| {
                 ConnectorError::Invalid(format!("{method} did not answer JSON: {error}"))
@@ -212,6 +214,13 @@ impl Client {
         }
     }
 
+    /// Page `page` of the token's window: the search's total and the page's
+    /// orders.
+    async fn search_page(&self, token: &PageToken, page: u32) -> Result<Listed, ConnectorError> {
+        let params = search_params(token, page, self.page_size());
+        search_listing(self.call(SEARCH_METHOD, &params).await?)
+    }
+
     /// Orders per page, within JD's bounds.
     fn page_size(&self) -> u32 {
         self.config.options.page_size.clamp(1, MAX_PAGE_SIZE)
@@ -225,40 +234,16 @@ impl Connector for Client {
 
     async fn fetch_orders_since(&self, cursor: &Cursor) -> Result<OrdersPage, ConnectorError> {
         let now = self.now();
-        let token = match &cursor.page {
-            None => first_token(cursor.updated_since, now),
-            Some(page) => resume(decode_token(page)?, now),
+        let Some(token) = WALK.token(cursor, now)? else {
+            return Ok(OrdersPage::default());
         };
-        let Some(token) = token else {
-            return Ok(OrdersPage {
-                orders: Vec::new(),
-                next: None,
-                high_water: None,
-            });
-        };
-        let page_size = self.page_size();
-        let answer = self
-            .call(SEARCH_METHOD, &search_params(&token, page_size))
+        let (listed, progress) = WALK
+            .read_page(token, self.page_size(), now, |page, _probe| {
+                self.search_page(&token, page)
+            })
             .await?;
-        let (total, listed) = search_result(answer)?;
-        let after = advance(token, token.page, page_count(total, page_size), now);
-        let orders = listed
-            .iter()
-            .map(to_marketplace_order)
-            .collect::<Result<Vec<_>, _>>()?;
-        let high_water = orders.iter().map(|order| order.updated_at).max();
-        let next = match after {
-            Some(token) => Some(Cursor {
-                updated_since: cursor.updated_since,
-                page: Some(encode_token(&token)?),
-            }),
-            None => None,
-        };
-        Ok(OrdersPage {
-            orders,
-            next,
-            high_water,
-        })
+        let (orders, rejected) = read_orders(&listed, order_id, to_marketplace_order);
+        progress.page(cursor, orders, rejected)
     }
 
     async fn push_fulfilment(
@@ -282,25 +267,13 @@ impl Connector for Client {
 }
 
 /// Signs parameters (exposed for tests and the server's mock): upper hex
-/// MD5(secret + [`sign_base`] + secret).
+/// MD5(secret + the parameters but `sign` sorted by name, as name + value,
+/// concatenated + secret).
 pub fn sign(params: &BTreeMap<String, String>, secret: &str) -> String {
     let base = sign_base(params);
     hex::encode_upper(<Md5 as Digest>::digest(
         format!("{secret}{base}{secret}").as_bytes(),
     ))
-}
-
-/// The string JD signs: every parameter but `sign`, sorted by name, as
-/// name + value, concatenated.
-pub(crate) fn sign_base(params: &BTreeMap<String, String>) -> String {
-    params
-        .iter()
-        .filter(|(name, _)| name.as_str() != "sign")
-        .fold(String::new(), |mut base, (name, value)| {
-            base.push_str(name);
-            base.push_str(value);
-            base
-        })
 }
 
 /// A method's parameters as the `360buy_param_json` string.
@@ -318,7 +291,7 @@ pub(crate) fn signed_form(
     param_json: &str,
     now: DateTime<Utc>,
 ) -> BTreeMap<String, String> {
-    let timestamp = format_time(now);
+    let timestamp = format_china_time(now);
     let mut form: BTreeMap<String, String> = [
         ("method", method),
         ("app_key", config.app_key.as_str()),
@@ -336,156 +309,35 @@ pub(crate) fn signed_form(
     form
 }
 
-/// The form as an `application/x-www-form-urlencoded` body.
-fn encode_form(form: &BTreeMap<String, String>) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in form {
-        serializer.append_pair(name, value);
-    }
-    serializer.finish()
-}
-
 /// The key of `method`'s answer: its name with `_` for `.`, then `_responce`.
 pub(crate) fn response_key(method: &str) -> String {
     format!("{}{RESPONSE_SUFFIX}", method.replace('.', "_"))
 }
 
-/// A time as JD writes it: `yyyy-MM-dd HH:mm:ss` in GMT+8.
-pub(crate) fn format_time(time: DateTime<Utc>) -> String {
-    time.with_timezone(&CHINA).format(TIME_FORMAT).to_string()
-}
-
-/// A time JD wrote (`yyyy-MM-dd HH:mm:ss`, GMT+8).
-pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(s.trim(), TIME_FORMAT).ok()?;
-    naive
-        .and_local_timezone(CHINA)
-        .single()
-        .map(|time| time.with_timezone(&Utc))
-}
-
-/// Where a run stands between calls, kept as JSON in [`Cursor::page`]: the
-/// window in progress and the page of it to fetch next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PageToken {
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    /// The next page to fetch (1-based, going up).
+/// The parameters of `jingdong.pop.order.search` for page `page` of the
+/// token's window.
+pub(crate) fn search_params(
+    token: &PageToken,
     page: u32,
-    /// The window's page count as last seen; 0 before page 1 was read.
-    total_pages: u32,
-}
-
-impl PageToken {
-    /// A window not looked into yet.
-    fn fresh((start, end): (DateTime<Utc>, DateTime<Utc>)) -> Self {
-        Self {
-            start,
-            end,
-            page: 1,
-            total_pages: 0,
-        }
-    }
-}
-
-/// The token as stored in [`Cursor::page`].
-pub(crate) fn encode_token(token: &PageToken) -> Result<String, ConnectorError> {
-    serde_json::to_string(token)
-        .map_err(|error| ConnectorError::Invalid(format!("cannot store the page token: {error}")))
-}
-
-/// A token read back from [`Cursor::page`].
-pub(crate) fn decode_token(page: &str) -> Result<PageToken, ConnectorError> {
-    let token: PageToken = serde_json::from_str(page)
-        .map_err(|error| ConnectorError::Invalid(format!("bad JD page token {page:?}: {error}")))?;
-    let pages_ok = token.page >= 1 && (token.total_pages == 0 || token.page <= token.total_pages);
-    if token.start < token.end && pages_ok {
-        Ok(token)
-    } else {
-        Err(ConnectorError::Invalid(format!(
-            "inconsistent JD page token {page:?}"
-        )))
-    }
-}
-
-/// The oldest modification time JD searches at `now`.
-fn history_limit(now: DateTime<Utc>) -> DateTime<Utc> {
-    now - HISTORY
-}
-
-/// Where a run starts at `now` when `since` is absent or older: the history
-/// limit plus a margin.
-fn earliest(now: DateTime<Utc>) -> DateTime<Utc> {
-    history_limit(now) + HISTORY_MARGIN
-}
-
-/// The window starting at `start` (at most a day, ending by `now`), or `None`
-/// once `start` has reached `now`.
-fn window_from(start: DateTime<Utc>, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    (start < now).then(|| (start, (start + WINDOW).min(now)))
-}
-
-/// The windows of a run at `now`: from `since` (whole seconds; the earliest
-/// time searched when absent or older) in one-day steps up to `now`.
-pub(crate) fn windows(
-    since: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let earliest = earliest(now);
-    let start = since.map_or(earliest, |since| since.trunc_subsecs(0).max(earliest));
-    std::iter::successors(window_from(start, now), |&(_, end)| window_from(end, now)).collect()
-}
-
-/// The token a run starts with, or `None` when there is nothing to walk.
-fn first_token(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<PageToken> {
-    windows(since, now).first().copied().map(PageToken::fresh)
-}
-
-/// A stored token checked against the history limit at `now`: a window that
-/// has slipped out of it (a run resumed long after) starts over at the
-/// earliest time searched.
-fn resume(token: PageToken, now: DateTime<Utc>) -> Option<PageToken> {
-    if token.start >= history_limit(now) {
-        Some(token)
-    } else {
-        first_token(None, now)
-    }
-}
-
-/// The token after `fetched` of the window's `total_pages` was read: the page
-/// after it, else the next window, else `None` (the run is complete).
-pub(crate) fn advance(
-    token: PageToken,
-    fetched: u32,
-    total_pages: u32,
-    now: DateTime<Utc>,
-) -> Option<PageToken> {
-    if fetched < total_pages {
-        Some(PageToken {
-            page: fetched + 1,
-            total_pages,
-            ..token
-        })
-    } else {
-        window_from(token.end, now).map(PageToken::fresh)
-    }
-}
-
-/// Pages of `page_size` needed for `total` orders.
-fn page_count(total: u64, page_size: u32) -> u32 {
-    u32::try_from(total.div_ceil(u64::from(page_size.max(1)))).unwrap_or(u32::MAX)
-}
-
-/// The parameters of `jingdong.pop.order.search` for the token's page.
-pub(crate) fn search_params(token: &PageToken, page_size: u32) -> BTreeMap<String, String> {
+    page_size: u32,
+) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("start_date".to_owned(), format_time(token.start)),
-        ("end_date".to_owned(), format_time(token.end)),
+        ("start_date".to_owned(), format_china_time(token.start)),
+        ("end_date".to_owned(), format_china_time(token.end)),
         ("order_state".to_owned(), ORDER_STATES.to_owned()),
-        ("page".to_owned(), token.page.to_string()),
+        ("page".to_owned(), page.to_string()),
         ("page_size".to_owned(), page_size.to_string()),
         ("optional_fields".to_owned(), ORDER_FIELDS.to_owned()),
     ])
+}
+
+/// A search page's answer as listed.
+fn search_listing(answer: Value) -> Result<Listed, ConnectorError> {
+    let (total, items) = search_result(answer)?;
+    Ok(Listed {
+        total: Some(total),
+        items,
+    })
 }
 
 /// The search's total and the page's orders, out of its answer.
@@ -531,12 +383,14 @@ pub(crate) fn search_result(mut answer: Value) -> Result<(u64, Vec<Value>), Conn
 }
 
 /// The parameters of `jingdong.pop.order.shipment` for a shipment (JD ships
-/// whole orders: the lines are not sent).
+/// whole orders: the lines are not sent): `orderId`, `logiCoprId` (JD's
+/// numeric carrier id — map it in the account's carrier map, e.g. SF Express
+/// `467`) and `logiNo`, as JD's SDK request classes name them.
 pub(crate) fn fulfilment_params(fulfilment: &Fulfilment) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("order_id".to_owned(), fulfilment.external_order_id.clone()),
-        ("logistics_id".to_owned(), fulfilment.carrier.clone()),
-        ("waybill".to_owned(), fulfilment.tracking_number.clone()),
+        ("orderId".to_owned(), fulfilment.external_order_id.clone()),
+        ("logiCoprId".to_owned(), fulfilment.carrier.clone()),
+        ("logiNo".to_owned(), fulfilment.tracking_number.clone()),
     ])
 }
 
@@ -604,29 +458,10 @@ fn mentions(haystack: &str, markers: &[&str]) -> bool {
     markers.iter().any(|marker| haystack.contains(*marker))
 }
 
-/// The error for an HTTP status other than 2xx and 429.
-fn http_error(status: u16, body: &[u8]) -> ConnectorError {
-    let body: String = String::from_utf8_lossy(body).chars().take(500).collect();
-    if status == 401 || status == 403 {
-        ConnectorError::Unauthorized(format!("HTTP {status}: {body}"))
-    } else {
-        ConnectorError::Platform {
-            status,
-            message: body,
-        }
-    }
-}
-
-/// Maps a network failure.
-fn transport(error: reqwest::Error) -> ConnectorError {
-    ConnectorError::Transport(error.to_string())
-}
-
 /// Converts a JD order (`orderInfoList[]` of the search) into a
 /// [`MarketplaceOrder`].
 pub fn to_marketplace_order(order: &Value) -> Result<MarketplaceOrder, ConnectorError> {
-    let id = text(order.get("orderId"))
-        .ok_or_else(|| ConnectorError::Invalid("an order has no orderId".to_owned()))?;
+    let id = order_id(order).ok_or_else(|| invalid("an order has no orderId"))?;
     let created_at = time_field(order, "orderStartTime", &id)?
         .ok_or_else(|| ConnectorError::Invalid(format!("order {id} has no orderStartTime")))?;
     let updated_at = time_field(order, "modified", &id)?.unwrap_or(created_at);
@@ -662,6 +497,11 @@ pub fn to_marketplace_order(order: &Value) -> Result<MarketplaceOrder, Connector
         external_id: id,
         display_number: None,
     })
+}
+
+/// A listed order's id (`orderId`).
+fn order_id(order: &Value) -> Option<String> {
+    text(order.get("orderId"))
 }
 
 /// The consignee, `None` when it names nothing. `fullAddress` usually starts
@@ -719,49 +559,21 @@ fn to_line(item: &Value, order_id: &str) -> Result<MarketplaceLine, ConnectorErr
 fn time_field(order: &Value, key: &str, id: &str) -> Result<Option<DateTime<Utc>>, ConnectorError> {
     match text(order.get(key)) {
         None => Ok(None),
-        Some(time) => parse_time(&time).map(Some).ok_or_else(|| {
+        Some(time) => parse_china_time(&time).map(Some).ok_or_else(|| {
             ConnectorError::Invalid(format!("order {id}: unreadable {key} {time:?}"))
         }),
     }
 }
 
-/// A JSON string (trimmed) or number as text; `None` when absent, null, blank
-/// or of another kind.
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// A JSON integer, or a string holding one.
-fn integer(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A decimal amount given as a string (JD's way) or a number.
-fn decimal(value: Option<&Value>) -> Option<Decimal> {
-    Decimal::from_str(&text(value)?).ok()
-}
-
-/// `true`, or the string `"true"`.
-fn truthy(value: Option<&Value>) -> bool {
-    match value {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::cell::RefCell;
+    use std::future::ready;
+
+    use rust_decimal::Decimal;
     use serde_json::json;
+
+    use super::*;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -785,13 +597,8 @@ mod tests {
         }
     }
 
-    fn token(start: &str, end: &str, page: u32, total_pages: u32) -> PageToken {
-        PageToken {
-            start: utc(start),
-            end: utc(end),
-            page,
-            total_pages,
-        }
+    fn window(start: &str, end: &str) -> PageToken {
+        PageToken::fresh((utc(start), utc(end)))
     }
 
     #[test]
@@ -816,19 +623,6 @@ mod tests {
             sign(&params(&[("a", "1")]), "x"),
             hex::encode_upper(Md5::digest(b"xa1x"))
         );
-    }
-
-    #[test]
-    fn times_are_written_and_read_in_gmt_plus_8() {
-        assert_eq!(
-            format_time(utc("2024-05-01T16:30:05Z")),
-            "2024-05-02 00:30:05"
-        );
-        assert_eq!(
-            parse_time("2024-05-02 00:30:05"),
-            Some(utc("2024-05-01T16:30:05Z"))
-        );
-        assert_eq!(parse_time("2024/05/02"), None);
     }
 
     #[test]
@@ -875,104 +669,136 @@ mod tests {
     }
 
     #[test]
-    fn windows_are_at_most_a_day_over_three_months_at_most() {
+    fn windows_are_at_most_a_day_over_89_days_and_end_three_minutes_ago() {
         let now = utc("2024-05-03T12:00:00Z");
         assert_eq!(
-            windows(Some(utc("2024-05-02T00:00:00.5Z")), now),
+            WALK.windows(Some(utc("2024-05-02T00:00:00.5Z")), now),
             [
                 (utc("2024-05-02T00:00:00Z"), utc("2024-05-03T00:00:00Z")),
-                (utc("2024-05-03T00:00:00Z"), now),
+                (utc("2024-05-03T00:00:00Z"), utc("2024-05-03T11:57:00Z")),
             ]
         );
-        assert!(windows(Some(now), now).is_empty());
-        let all = windows(None, now);
+        let all = WALK.windows(None, now);
         assert_eq!(all[0].0, utc("2024-02-04T13:00:00Z"));
-        assert_eq!(all.last().unwrap().1, now);
+        assert_eq!(all.last().unwrap().1, utc("2024-05-03T11:57:00Z"));
         assert!(
             all.iter()
-                .all(|(start, end)| start < end && *end - *start <= WINDOW)
+                .all(|(start, end)| *end - *start <= TimeDelta::days(1))
         );
-        assert_eq!(windows(Some(utc("2020-01-01T00:00:00Z")), now), all);
+        assert_eq!(WALK.windows(Some(utc("2020-01-01T00:00:00Z")), now), all);
     }
 
-    #[test]
-    fn a_window_is_paged_up_from_page_1_then_the_next_window() {
-        let now = utc("2024-05-02T12:00:00Z");
-        let first = first_token(Some(utc("2024-05-01T00:00:00Z")), now).unwrap();
-        assert_eq!(
-            first,
-            token("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z", 1, 0)
-        );
-
-        let total_pages = page_count(250, 100);
-        assert_eq!(total_pages, 3);
-        let mut fetched = Vec::new();
-        let mut next = Some(first);
-        while let Some(token) = next.filter(|token| token.start == first.start) {
-            fetched.push(token.page);
-            next = advance(token, token.page, total_pages, now);
-        }
-        assert_eq!(fetched, [1, 2, 3]);
-        let second = next.unwrap();
-        assert_eq!(
-            second,
-            token("2024-05-02T00:00:00Z", "2024-05-02T12:00:00Z", 1, 0)
-        );
-        assert_eq!(advance(second, 1, 0, now), None);
-        assert_eq!(advance(second, 1, 1, now), None);
-    }
-
-    #[test]
-    fn tokens_round_trip_and_bad_ones_are_refused() {
-        let token = token("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z", 2, 4);
-        let encoded = encode_token(&token).unwrap();
-        let value: Value = serde_json::from_str(&encoded).unwrap();
-        assert_eq!(value["page"], 2);
-        assert_eq!(value["total_pages"], 4);
-        assert_eq!(decode_token(&encoded).unwrap(), token);
-        for bad in [
-            "{}".to_owned(),
-            encode_token(&PageToken { page: 0, ..token }).unwrap(),
-            encode_token(&PageToken { page: 5, ..token }).unwrap(),
-            encode_token(&PageToken {
-                start: token.end,
-                ..token
+    /// A search answer for page `page` (100 a page) of a window of `total`
+    /// orders, whose ids count down from `total`.
+    fn search_answer(total: u64, page: u32) -> Value {
+        let first = total.saturating_sub(u64::from(page - 1) * 100);
+        let orders: Vec<Value> = (1..=first)
+            .rev()
+            .take(100)
+            .map(|id| {
+                json!({"orderId": id.to_string(), "orderStartTime": "2024-05-01 08:00:00",
+                       "modified": "2024-05-01 09:00:00"})
             })
-            .unwrap(),
-        ] {
-            assert!(
-                matches!(decode_token(&bad), Err(ConnectorError::Invalid(_))),
-                "{bad}"
-            );
+            .collect();
+        json!({"jingdong_pop_order_search_responce": {"searchorderinfo_result": {
+            "orderTotal": total, "orderInfoList": orders
+        }}})
+    }
+
+    #[tokio::test]
+    async fn windows_are_probed_then_paged_from_their_last_page_down() {
+        let now = utc("2024-05-02T12:00:00Z");
+        let cursor = Cursor {
+            updated_since: Some(utc("2024-05-01T00:00:00Z")),
+            page: None,
+        };
+        // 250 orders in the first window, none in the second.
+        let calls = RefCell::new(Vec::new());
+        let mut seen = Vec::new();
+        let mut high_waters = Vec::new();
+        let mut token = WALK.token(&cursor, now).unwrap();
+        while let Some(current) = token {
+            let list = |page: u32, _probe: bool| {
+                let params = search_params(&current, page, 100);
+                calls
+                    .borrow_mut()
+                    .push((params["start_date"].clone(), params["page"].clone()));
+                let total = if current.start == utc("2024-05-01T00:00:00Z") {
+                    250
+                } else {
+                    0
+                };
+                ready(search_listing(search_answer(total, page)))
+            };
+            let (listed, progress) = WALK.read_page(current, 100, now, list).await.unwrap();
+            let (orders, rejected) = read_orders(&listed, order_id, to_marketplace_order);
+            assert!(rejected.is_empty(), "{rejected:?}");
+            seen.extend(orders.iter().map(|order| order.external_id.clone()));
+            let page = progress.page(&cursor, orders, rejected).unwrap();
+            high_waters.push(page.high_water);
+            token = page
+                .next
+                .map(|next| WALK.token(&next, now).unwrap().unwrap());
         }
-        let now = utc("2024-05-31T12:00:00Z");
-        let old = PageToken {
-            start: utc("2024-01-01T00:00:00Z"),
-            end: utc("2024-01-02T00:00:00Z"),
-            ..token
-        };
+        let expected = [
+            ("2024-05-01 08:00:00", "1"),
+            ("2024-05-01 08:00:00", "3"),
+            ("2024-05-01 08:00:00", "2"),
+            ("2024-05-01 08:00:00", "1"),
+            ("2024-05-02 08:00:00", "1"),
+        ]
+        .map(|(start, page)| (start.to_owned(), page.to_owned()));
+        assert_eq!(*calls.borrow(), expected);
+        assert_eq!(seen.len(), 250);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 250);
+        // Inside a window the newest order's time; a completed window, even
+        // an empty one, its end.
+        let modified = Some(utc("2024-05-01T01:00:00Z"));
         assert_eq!(
-            resume(old, now),
-            Some(PageToken::fresh((
-                utc("2024-03-03T13:00:00Z"),
-                utc("2024-03-04T13:00:00Z")
-            )))
+            high_waters,
+            [
+                modified,
+                modified,
+                Some(utc("2024-05-02T00:00:00Z")),
+                Some(utc("2024-05-02T11:57:00Z")),
+            ]
         );
-        assert_eq!(resume(token, now), Some(token));
-        // A run's first window, started past the limit, stays resumable for the margin.
-        let busy = PageToken {
-            page: 2,
-            total_pages: 3,
-            ..first_token(None, now).unwrap()
-        };
-        assert_eq!(resume(busy, now + TimeDelta::minutes(59)), Some(busy));
-        assert_ne!(resume(busy, now + TimeDelta::minutes(61)), Some(busy));
+    }
+
+    #[test]
+    fn a_malformed_order_is_rejected_with_its_id_and_the_others_kept() {
+        let mut broken = order();
+        broken["orderId"] = json!(230_000_000_002_u64);
+        broken["itemInfoList"][0]["jdPrice"] = json!("x");
+        let listed = [
+            order(),
+            broken,
+            json!({"orderStartTime": "2024-05-01 00:00:00"}),
+        ];
+        let (orders, rejected) = read_orders(&listed, order_id, to_marketplace_order);
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].external_id, "230000000001");
+        assert_eq!(rejected.len(), 2);
+        assert_eq!(rejected[0].external_id.as_deref(), Some("230000000002"));
+        assert!(
+            rejected[0].error.contains("jdPrice"),
+            "{}",
+            rejected[0].error
+        );
+        assert_eq!(rejected[1].external_id, None);
+        assert!(
+            rejected[1].error.contains("orderId"),
+            "{}",
+            rejected[1].error
+        );
     }
 
     #[test]
     fn search_params_name_the_window_and_page() {
-        let token = token("2024-05-01T16:00:00Z", "2024-05-02T16:00:00Z", 3, 5);
-        let params = search_params(&token, 50);
+        let token = window("2024-05-01T16:00:00Z", "2024-05-02T16:00:00Z");
+        let params = search_params(&token, 3, 50);
         assert_eq!(params["start_date"], "2024-05-02 00:00:00");
         assert_eq!(params["end_date"], "2024-05-03 00:00:00");
         assert_eq!(
@@ -1170,6 +996,11 @@ mod tests {
             search_result(json!({})),
             Err(ConnectorError::Invalid(_))
         ));
+
+        let listing = search_listing(search_answer(3, 1)).unwrap();
+        assert_eq!(listing.total, Some(3));
+        assert_eq!(listing.items.len(), 3);
+        assert_eq!(listing.items[0]["orderId"], "3");
     }
 
     #[test]
@@ -1203,11 +1034,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            http_error(401, b""),
+            status_error(401, b""),
             ConnectorError::Unauthorized(_)
         ));
         assert!(matches!(
-            http_error(500, b"oops"),
+            status_error(500, b"oops"),
             ConnectorError::Platform { status: 500, .. }
         ));
     }
@@ -1227,14 +1058,14 @@ mod tests {
     #[test]
     fn a_shipment_names_order_carrier_and_waybill() {
         let params = fulfilment_params(&fulfilment());
-        assert_eq!(params["order_id"], "230000000001");
-        assert_eq!(params["logistics_id"], "1327");
-        assert_eq!(params["waybill"], "JDV000123456789");
+        assert_eq!(params["orderId"], "230000000001");
+        assert_eq!(params["logiCoprId"], "1327");
+        assert_eq!(params["logiNo"], "JDV000123456789");
         assert_eq!(params.len(), 3);
         let json: Value = serde_json::from_str(&param_json(&params).unwrap()).unwrap();
         assert_eq!(
             json,
-            json!({"order_id": "230000000001", "logistics_id": "1327", "waybill": "JDV000123456789"})
+            json!({"orderId": "230000000001", "logiCoprId": "1327", "logiNo": "JDV000123456789"})
         );
     }
 

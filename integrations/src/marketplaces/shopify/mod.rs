@@ -32,7 +32,7 @@ use sha2::Sha256;
 
 use super::common::{
     full_name, id_of, invalid, non_empty, normalise_base_url, parse_json, rate_limit_wait,
-    status_error, transport,
+    read_orders, rest_order_id, status_error, transport,
 };
 use super::{
     Buyer, ClientOptions, Connector, ConnectorError, Cursor, Fulfilment, MarketplaceLine,
@@ -197,13 +197,11 @@ impl Connector for Client {
             .send(|| self.request(reqwest::Method::GET, &url))
             .await?;
         let page = parse_json(&answer.body, "the orders page")?;
-        let orders = page
+        let listed = page
             .get("orders")
             .and_then(Value::as_array)
-            .ok_or_else(|| invalid("the orders page has no `orders` list"))?
-            .iter()
-            .map(to_marketplace_order)
-            .collect::<Result<Vec<_>, _>>()?;
+            .ok_or_else(|| invalid("the orders page has no `orders` list"))?;
+        let (orders, rejected) = read_orders(listed, rest_order_id, to_marketplace_order);
         let next = answer
             .headers
             .get_all(LINK)
@@ -217,6 +215,7 @@ impl Connector for Client {
         let high_water = orders.iter().map(|order| order.updated_at).max();
         Ok(OrdersPage {
             orders,
+            rejected,
             next,
             high_water,
         })
@@ -850,6 +849,26 @@ mod tests {
         let single = fixture("api-js_2024-04_order_450789469.json");
         let order = to_marketplace_order(&single["order"]).unwrap();
         assert_eq!(order, to_marketplace_order(&list_order()).unwrap());
+    }
+
+    #[test]
+    fn a_malformed_listed_order_is_rejected_with_its_id() {
+        let mut broken = list_order();
+        broken["id"] = json!(450_789_470_u64);
+        broken["created_at"] = json!("yesterday");
+        let nameless = json!({"created_at": "2008-01-10T11:00:00-05:00"});
+        let listed = [list_order(), broken, nameless];
+        let (orders, rejected) = read_orders(&listed, rest_order_id, to_marketplace_order);
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].external_id, "450789469");
+        assert_eq!(rejected.len(), 2);
+        assert_eq!(rejected[0].external_id.as_deref(), Some("450789470"));
+        assert!(
+            rejected[0].error.contains("created_at"),
+            "{}",
+            rejected[0].error
+        );
+        assert_eq!(rejected[1].external_id, None);
     }
 
     #[test]

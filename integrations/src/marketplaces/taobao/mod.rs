@@ -6,12 +6,15 @@
 //!
 //! Orders are pulled with `taobao.trades.sold.increment.get` in windows of at
 //! most one day (TOP refuses longer ones, and anything older than three
-//! months). TOP lists a window newest first, so each window is paged from its
-//! last page back to its first: an order modified again while a run is in
-//! progress then moves past pages already read instead of pushing unread ones
-//! forward. Trades listed without their lines are completed with
-//! `taobao.trade.fullinfo.get`. Shipments go back with
-//! `taobao.logistics.offline.send`.
+//! months), ending three minutes before now (TOP indexes trades with a
+//! delay). Each window is paged from its last page back to its first (the
+//! walk JD's connector shares, see `windows`): page 1 is asked for without
+//! `use_has_next` to count the window, then the last page and the ones before
+//! it with `use_has_next=true`. An order modified again while a run is in
+//! progress then leaves the window without pushing unread ones past the
+//! pages read. Trades listed without their lines are completed with
+//! `taobao.trade.fullinfo.get`; a trade that cannot be read is rejected, the
+//! page goes on. Shipments go back with `taobao.logistics.offline.send`.
 //!
 //! Unverified: the shape of `error_response` and the codes read from it (the
 //! credential codes in [`AUTH_ERROR_CODES`] and the session sub-codes, 7 for
@@ -19,20 +22,22 @@
 //! exists: the tests build their payloads from the contract.
 
 use std::collections::BTreeMap;
-use std::str::FromStr as _;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, SubsecRound as _, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 
+use super::common::{
+    decimal, encode_form, format_china_time, integer, invalid, parse_china_time, read_orders,
+    rejection, sign_base, status_error, text, transport, truthy,
+};
+use super::windows::{Listed, PageToken, Walk};
 use super::{
     Buyer, ClientOptions, Connector, ConnectorError, Cursor, Fulfilment, MarketplaceLine,
-    MarketplaceOrder, OrdersPage, Platform, PostalAddress, PushReceipt,
+    MarketplaceOrder, OrdersPage, Platform, PostalAddress, PushReceipt, RejectedOrder,
 };
 use crate::couriers::VerifyError;
 
@@ -80,22 +85,17 @@ const CALL_LIMIT_WAIT: Duration = Duration::from_secs(1);
 
 /// The most trades per page TOP returns.
 const MAX_PAGE_SIZE: u32 = 100;
-/// The longest modification window TOP accepts.
-const WINDOW: TimeDelta = TimeDelta::days(1);
-/// How far back TOP lists orders: three months, taken at their
-/// shortest (February to April, 89 days) so that either reading of the limit
-/// (calendar months or days) accepts it.
-const HISTORY: TimeDelta = TimeDelta::days(89);
-/// Where a run without a (recent enough) `since` starts, past the history
-/// limit: its first window stays inside the limit for this long.
-const HISTORY_MARGIN: TimeDelta = TimeDelta::hours(1);
-
-/// TOP's time layout, `yyyy-MM-dd HH:mm:ss`, always in GMT+8.
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-/// China Standard Time (GMT+8), the zone of every time TOP reads or writes.
-const CHINA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("GMT+8 is a valid offset"),
+/// How orders are walked: windows of a day at most (the longest TOP
+/// accepts) over three months, taken at their shortest (February to April,
+/// 89 days) so that either reading of the limit (calendar months or days)
+/// accepts it; a run without a (recent enough) `since` starts an hour inside
+/// that limit; the walk ends three minutes before now, TOP's indexing delay.
+const WALK: Walk = Walk {
+    window: TimeDelta::days(1),
+    history: TimeDelta::days(89),
+    history_margin: TimeDelta::hours(1),
+    lag: TimeDelta::minutes(3),
+    platform: "Taobao",
 };
 
 /// How a request is signed (TOP's `sign_method`).
@@ -135,7 +135,8 @@ pub struct Config {
     /// Timeouts, page size and rate-limit patience.
     pub options: ClientOptions,
     /// The clock: `None` reads the system's; tests and mocks pin it. It gives
-    /// both the request timestamps and the end of the window walk.
+    /// both the request timestamps and the end of the window walk (less its
+    /// lag).
     pub now: Option<DateTime<Utc>>,
 }
 
@@ -165,7 +166,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(config.options.timeout)
             .build()
-            .map_err(|error| ConnectorError::Transport(error.to_string()))?;
+            .map_err(transport)?;
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             http,
@@ -212,7 +213,7 @@ impl Client {
             }
             let body = response.bytes().await.map_err(transport)?;
             if !status.is_success() {
-                return Err(http_error(status.as_u16(), &body));
+                return Err(status_error(status.as_u16(), &body));
             }
             let value: Value = serde_json::from_slice(&body).map_err(|error| {
                 ConnectorError::Invalid(format!("{method} did not answer JSON: {error}"))
@@ -230,31 +231,55 @@ impl Client {
         }
     }
 
-    /// One page of a window's increment list (the object under
-    /// `trades_sold_increment_get_response`).
+    /// One page of a window's increment list. The probe (page 1) is asked
+    /// for without `use_has_next`, so that TOP counts the window
+    /// (`total_results`); other pages with it, which TOP answers faster.
     async fn increment_page(
         &self,
         token: &PageToken,
         page_no: u32,
-        use_has_next: bool,
-    ) -> Result<Value, ConnectorError> {
-        let params = increment_params(token, page_no, self.page_size(), use_has_next);
-        let mut answer = self.call(INCREMENT_METHOD, &params).await?;
-        take_response(&mut answer, INCREMENT_RESPONSE)
+        probe: bool,
+    ) -> Result<Listed, ConnectorError> {
+        let params = increment_params(token, page_no, self.page_size(), !probe);
+        let answer = self.call(INCREMENT_METHOD, &params).await?;
+        increment_listing(answer, probe)
     }
 
-    /// The full trade (lines included) of a listed trade.
-    async fn full_trade(&self, trade: &Value) -> Result<Value, ConnectorError> {
-        let tid = text(trade.get("tid"))
-            .ok_or_else(|| ConnectorError::Invalid("a listed trade has no tid".to_owned()))?;
-        let mut answer = self.call(FULLINFO_METHOD, &fullinfo_params(&tid)).await?;
-        let mut response = take_response(&mut answer, FULLINFO_RESPONSE)?;
-        match response.get_mut("trade").map(Value::take) {
-            Some(trade) if trade.is_object() => Ok(trade),
-            _ => Err(ConnectorError::Invalid(format!(
-                "{FULLINFO_RESPONSE} of trade {tid} holds no trade"
-            ))),
+    /// The listed trades read one by one, those listed without their lines
+    /// completed with `taobao.trade.fullinfo.get` first. A trade that cannot
+    /// be read is rejected; a call that fails fails the page.
+    async fn read_trades(
+        &self,
+        listed: Vec<Value>,
+    ) -> Result<(Vec<MarketplaceOrder>, Vec<RejectedOrder>), ConnectorError> {
+        let mut trades = Vec::with_capacity(listed.len());
+        let mut rejected = Vec::new();
+        for trade in listed {
+            if has_lines(&trade) {
+                trades.push(trade);
+                continue;
+            }
+            match self.full_trade(&trade).await? {
+                Ok(full) => trades.push(full),
+                Err(rejected_trade) => rejected.push(rejected_trade),
+            }
         }
+        let (orders, unreadable) = read_orders(&trades, trade_id, to_marketplace_order);
+        rejected.extend(unreadable);
+        Ok((orders, rejected))
+    }
+
+    /// The full trade (lines included) of a listed trade. The call's error
+    /// fails the page; an answer without the trade rejects the trade.
+    async fn full_trade(
+        &self,
+        trade: &Value,
+    ) -> Result<Result<Value, RejectedOrder>, ConnectorError> {
+        let Some(tid) = trade_id(trade) else {
+            return Ok(Err(rejection(None, &invalid("a listed trade has no tid"))));
+        };
+        let answer = self.call(FULLINFO_METHOD, &fullinfo_params(&tid)).await?;
+        Ok(fullinfo_trade(answer, &tid).map_err(|error| rejection(Some(tid), &error)))
     }
 
     /// Trades per page, within TOP's bounds.
@@ -270,59 +295,16 @@ impl Connector for Client {
 
     async fn fetch_orders_since(&self, cursor: &Cursor) -> Result<OrdersPage, ConnectorError> {
         let now = self.now();
-        let token = match &cursor.page {
-            None => first_token(cursor.updated_since, now),
-            Some(page) => resume(decode_token(page)?, now),
+        let Some(token) = WALK.token(cursor, now)? else {
+            return Ok(OrdersPage::default());
         };
-        let Some(token) = token else {
-            return Ok(OrdersPage {
-                orders: Vec::new(),
-                next: None,
-                high_water: None,
-            });
-        };
-        let (trades, after) = if token.total_pages == 0 {
-            // Page 1 without `use_has_next` gives the window's size.
-            let probe = self.increment_page(&token, 1, false).await?;
-            let total_pages = page_count(total_results(&probe)?, self.page_size());
-            if total_pages <= 1 {
-                (listed_trades(probe)?, advance(token, 1, total_pages, now))
-            } else {
-                let last = self.increment_page(&token, total_pages, true).await?;
-                (
-                    listed_trades(last)?,
-                    advance(token, total_pages, total_pages, now),
-                )
-            }
-        } else {
-            let response = self.increment_page(&token, token.page, true).await?;
-            (
-                listed_trades(response)?,
-                advance(token, token.page, token.total_pages, now),
-            )
-        };
-        let mut orders = Vec::with_capacity(trades.len());
-        for trade in trades {
-            let trade = if has_lines(&trade) {
-                trade
-            } else {
-                self.full_trade(&trade).await?
-            };
-            orders.push(to_marketplace_order(&trade)?);
-        }
-        let high_water = orders.iter().map(|order| order.updated_at).max();
-        let next = match after {
-            Some(token) => Some(Cursor {
-                updated_since: cursor.updated_since,
-                page: Some(encode_token(&token)?),
-            }),
-            None => None,
-        };
-        Ok(OrdersPage {
-            orders,
-            next,
-            high_water,
-        })
+        let (listed, progress) = WALK
+            .read_page(token, self.page_size(), now, |page_no, probe| {
+                self.increment_page(&token, page_no, probe)
+            })
+            .await?;
+        let (orders, rejected) = self.read_trades(listed).await?;
+        progress.page(cursor, orders, rejected)
     }
 
     async fn push_fulfilment(
@@ -346,7 +328,8 @@ impl Connector for Client {
 }
 
 /// Signs parameters (exposed for tests and the server's mock): the upper hex
-/// digest of [`sign_base`]'s string with `secret`, as `method` says.
+/// digest, with `secret` as `method` says, of the parameters but `sign`
+/// sorted by name, as name + value, concatenated.
 pub fn sign(params: &BTreeMap<String, String>, secret: &str, method: SignMethod) -> String {
     let base = sign_base(params);
     match method {
@@ -357,19 +340,6 @@ pub fn sign(params: &BTreeMap<String, String>, secret: &str, method: SignMethod)
         SignMethod::Hmac => hmac_hex::<Hmac<Md5>>(secret, &base),
         SignMethod::HmacSha256 => hmac_hex::<Hmac<Sha256>>(secret, &base),
     }
-}
-
-/// The string TOP signs: every parameter but `sign`, sorted by name, as
-/// name + value, concatenated.
-pub(crate) fn sign_base(params: &BTreeMap<String, String>) -> String {
-    params
-        .iter()
-        .filter(|(name, _)| name.as_str() != "sign")
-        .fold(String::new(), |mut base, (name, value)| {
-            base.push_str(name);
-            base.push_str(value);
-            base
-        })
 }
 
 /// Upper hex HMAC of `data` keyed with `key`.
@@ -393,7 +363,7 @@ pub(crate) fn signed_form(
     params: &BTreeMap<String, String>,
     now: DateTime<Utc>,
 ) -> BTreeMap<String, String> {
-    let timestamp = format_time(now);
+    let timestamp = format_china_time(now);
     let mut form = params.clone();
     for (name, value) in [
         ("method", method),
@@ -412,148 +382,6 @@ pub(crate) fn signed_form(
     form
 }
 
-/// The form as an `application/x-www-form-urlencoded` body.
-fn encode_form(form: &BTreeMap<String, String>) -> String {
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in form {
-        serializer.append_pair(name, value);
-    }
-    serializer.finish()
-}
-
-/// A time as TOP writes it: `yyyy-MM-dd HH:mm:ss` in GMT+8.
-pub(crate) fn format_time(time: DateTime<Utc>) -> String {
-    time.with_timezone(&CHINA).format(TIME_FORMAT).to_string()
-}
-
-/// A time TOP wrote (`yyyy-MM-dd HH:mm:ss`, GMT+8).
-pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(s.trim(), TIME_FORMAT).ok()?;
-    naive
-        .and_local_timezone(CHINA)
-        .single()
-        .map(|time| time.with_timezone(&Utc))
-}
-
-/// Where a run stands between calls, kept as JSON in [`Cursor::page`]: the
-/// window in progress and the page of it to fetch next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PageToken {
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    /// The next page to fetch (pages go down to 1); 0 while the window's size
-    /// is not known.
-    page: u32,
-    /// The window's page count; 0 while not known (page 1 is fetched first to
-    /// learn it).
-    total_pages: u32,
-}
-
-impl PageToken {
-    /// A window not looked into yet.
-    fn fresh((start, end): (DateTime<Utc>, DateTime<Utc>)) -> Self {
-        Self {
-            start,
-            end,
-            page: 0,
-            total_pages: 0,
-        }
-    }
-}
-
-/// The token as stored in [`Cursor::page`].
-pub(crate) fn encode_token(token: &PageToken) -> Result<String, ConnectorError> {
-    serde_json::to_string(token)
-        .map_err(|error| ConnectorError::Invalid(format!("cannot store the page token: {error}")))
-}
-
-/// A token read back from [`Cursor::page`].
-pub(crate) fn decode_token(page: &str) -> Result<PageToken, ConnectorError> {
-    let token: PageToken = serde_json::from_str(page).map_err(|error| {
-        ConnectorError::Invalid(format!("bad Taobao page token {page:?}: {error}"))
-    })?;
-    let pages_ok = if token.total_pages == 0 {
-        token.page == 0
-    } else {
-        (1..=token.total_pages).contains(&token.page)
-    };
-    if token.start < token.end && pages_ok {
-        Ok(token)
-    } else {
-        Err(ConnectorError::Invalid(format!(
-            "inconsistent Taobao page token {page:?}"
-        )))
-    }
-}
-
-/// The oldest modification time TOP lists at `now`.
-fn history_limit(now: DateTime<Utc>) -> DateTime<Utc> {
-    now - HISTORY
-}
-
-/// Where a run starts at `now` when `since` is absent or older: the history
-/// limit plus a margin.
-fn earliest(now: DateTime<Utc>) -> DateTime<Utc> {
-    history_limit(now) + HISTORY_MARGIN
-}
-
-/// The window starting at `start` (at most a day, ending by `now`), or `None`
-/// once `start` has reached `now`.
-fn window_from(start: DateTime<Utc>, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    (start < now).then(|| (start, (start + WINDOW).min(now)))
-}
-
-/// The windows of a run at `now`: from `since` (whole seconds; the earliest
-/// time TOP lists when absent or older) in one-day steps up to `now`.
-pub(crate) fn windows(
-    since: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let earliest = earliest(now);
-    let start = since.map_or(earliest, |since| since.trunc_subsecs(0).max(earliest));
-    std::iter::successors(window_from(start, now), |&(_, end)| window_from(end, now)).collect()
-}
-
-/// The token a run starts with, or `None` when there is nothing to walk.
-fn first_token(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<PageToken> {
-    windows(since, now).first().copied().map(PageToken::fresh)
-}
-
-/// A stored token checked against the history limit at `now`: a window that
-/// has slipped out of it (a run resumed long after) starts over at the
-/// earliest time still listed.
-fn resume(token: PageToken, now: DateTime<Utc>) -> Option<PageToken> {
-    if token.start >= history_limit(now) {
-        Some(token)
-    } else {
-        first_token(None, now)
-    }
-}
-
-/// The token after `fetched` of the window's `total_pages` was read: the page
-/// before it, else the next window, else `None` (the run is complete).
-pub(crate) fn advance(
-    token: PageToken,
-    fetched: u32,
-    total_pages: u32,
-    now: DateTime<Utc>,
-) -> Option<PageToken> {
-    if fetched > 1 {
-        Some(PageToken {
-            page: fetched - 1,
-            total_pages,
-            ..token
-        })
-    } else {
-        window_from(token.end, now).map(PageToken::fresh)
-    }
-}
-
-/// Pages of `page_size` needed for `total` trades.
-fn page_count(total: u64, page_size: u32) -> u32 {
-    u32::try_from(total.div_ceil(u64::from(page_size.max(1)))).unwrap_or(u32::MAX)
-}
-
 /// The parameters of `taobao.trades.sold.increment.get` for one page of the
 /// token's window. Without `use_has_next` TOP counts the window
 /// (`total_results`); with it, it does not, and answers faster.
@@ -565,8 +393,8 @@ pub(crate) fn increment_params(
 ) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("fields".to_owned(), TRADE_FIELDS.to_owned()),
-        ("start_modified".to_owned(), format_time(token.start)),
-        ("end_modified".to_owned(), format_time(token.end)),
+        ("start_modified".to_owned(), format_china_time(token.start)),
+        ("end_modified".to_owned(), format_china_time(token.end)),
         ("page_no".to_owned(), page_no.to_string()),
         ("page_size".to_owned(), page_size.to_string()),
         ("use_has_next".to_owned(), use_has_next.to_string()),
@@ -652,30 +480,27 @@ pub(crate) fn check_error(answer: &Value) -> Result<(), ConnectorError> {
     }
 }
 
-/// The error for an HTTP status other than 2xx and 429.
-fn http_error(status: u16, body: &[u8]) -> ConnectorError {
-    let body: String = String::from_utf8_lossy(body).chars().take(500).collect();
-    if status == 401 || status == 403 {
-        ConnectorError::Unauthorized(format!("HTTP {status}: {body}"))
-    } else {
-        ConnectorError::Platform {
-            status,
-            message: body,
-        }
-    }
-}
-
-/// Maps a network failure.
-fn transport(error: reqwest::Error) -> ConnectorError {
-    ConnectorError::Transport(error.to_string())
-}
-
 /// Takes the method's own answer (under `key`) out of the whole answer.
 fn take_response(answer: &mut Value, key: &str) -> Result<Value, ConnectorError> {
     match answer.get_mut(key).map(Value::take) {
         Some(response) if response.is_object() => Ok(response),
         _ => Err(ConnectorError::Invalid(format!("the answer has no {key}"))),
     }
+}
+
+/// An increment page's answer as listed: its trades and, for the probe, the
+/// window's size.
+fn increment_listing(mut answer: Value, probe: bool) -> Result<Listed, ConnectorError> {
+    let response = take_response(&mut answer, INCREMENT_RESPONSE)?;
+    let total = if probe {
+        Some(total_results(&response)?)
+    } else {
+        None
+    };
+    Ok(Listed {
+        total,
+        items: listed_trades(response)?,
+    })
 }
 
 /// The size of the window a page belongs to: `total_results`, or, if TOP
@@ -719,11 +544,26 @@ fn has_lines(trade: &Value) -> bool {
     trade.get("orders").is_some_and(|orders| !orders.is_null())
 }
 
+/// The trade in `taobao.trade.fullinfo.get`'s answer for trade `tid`.
+fn fullinfo_trade(mut answer: Value, tid: &str) -> Result<Value, ConnectorError> {
+    let mut response = take_response(&mut answer, FULLINFO_RESPONSE)?;
+    match response.get_mut("trade").map(Value::take) {
+        Some(trade) if trade.is_object() => Ok(trade),
+        _ => Err(invalid(format!(
+            "{FULLINFO_RESPONSE} of trade {tid} holds no trade"
+        ))),
+    }
+}
+
+/// A listed trade's id: `tid`, else `tid_str`.
+fn trade_id(trade: &Value) -> Option<String> {
+    text(trade.get("tid")).or_else(|| text(trade.get("tid_str")))
+}
+
 /// Converts a TOP trade (as listed by the increment list or
 /// `taobao.trade.fullinfo.get`) into a [`MarketplaceOrder`].
 pub fn to_marketplace_order(trade: &Value) -> Result<MarketplaceOrder, ConnectorError> {
-    let tid = text(trade.get("tid"))
-        .ok_or_else(|| ConnectorError::Invalid("a trade has no tid".to_owned()))?;
+    let tid = trade_id(trade).ok_or_else(|| invalid("a trade has no tid"))?;
     let created_at = time_field(trade, "created", &tid)?
         .ok_or_else(|| ConnectorError::Invalid(format!("trade {tid} has no created time")))?;
     let updated_at = time_field(trade, "modified", &tid)?.unwrap_or(created_at);
@@ -815,49 +655,21 @@ fn time_field(
 ) -> Result<Option<DateTime<Utc>>, ConnectorError> {
     match text(trade.get(key)) {
         None => Ok(None),
-        Some(time) => parse_time(&time).map(Some).ok_or_else(|| {
+        Some(time) => parse_china_time(&time).map(Some).ok_or_else(|| {
             ConnectorError::Invalid(format!("trade {tid}: unreadable {key} {time:?}"))
         }),
     }
 }
 
-/// A JSON string (trimmed) or number as text; `None` when absent, null, blank
-/// or of another kind.
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// A JSON integer, or a string holding one.
-fn integer(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A decimal amount given as a string (TOP's way) or a number.
-fn decimal(value: Option<&Value>) -> Option<Decimal> {
-    Decimal::from_str(&text(value)?).ok()
-}
-
-/// `true`, or the string `"true"`.
-fn truthy(value: Option<&Value>) -> bool {
-    match value {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::cell::RefCell;
+    use std::future::ready;
+
+    use rust_decimal::Decimal;
     use serde_json::json;
+
+    use super::*;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -881,13 +693,15 @@ mod tests {
         }
     }
 
-    fn token(start: &str, end: &str, page: u32, total_pages: u32) -> PageToken {
-        PageToken {
-            start: utc(start),
-            end: utc(end),
-            page,
-            total_pages,
-        }
+    fn window(start: &str, end: &str) -> PageToken {
+        PageToken::fresh((utc(start), utc(end)))
+    }
+
+    /// A client whose calls would fail (nothing listens on port 9).
+    fn client() -> Client {
+        // reqwest is built without a default TLS crypto provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Client::new(config()).unwrap()
     }
 
     #[test]
@@ -953,20 +767,6 @@ mod tests {
     }
 
     #[test]
-    fn times_are_written_and_read_in_gmt_plus_8() {
-        assert_eq!(
-            format_time(utc("2024-05-01T16:30:05Z")),
-            "2024-05-02 00:30:05"
-        );
-        assert_eq!(
-            parse_time("2024-05-02 00:30:05"),
-            Some(utc("2024-05-01T16:30:05Z"))
-        );
-        assert_eq!(parse_time("2024-05-02T00:30:05Z"), None);
-        assert_eq!(parse_time(""), None);
-    }
-
-    #[test]
     fn a_signed_form_carries_the_common_parameters() {
         let now = utc("2024-05-01T02:03:04Z");
         let form = signed_form(
@@ -1002,125 +802,74 @@ mod tests {
     }
 
     #[test]
-    fn windows_are_at_most_a_day_and_end_now() {
-        let now = utc("2024-05-03T12:00:00Z");
-        let windows = windows(Some(utc("2024-05-01T06:00:00.750Z")), now);
+    fn windows_are_at_most_a_day_over_89_days_and_end_three_minutes_ago() {
+        let now = utc("2024-05-31T12:00:00Z");
         assert_eq!(
-            windows,
+            WALK.windows(Some(utc("2024-05-30T06:00:00.750Z")), now),
             [
-                (utc("2024-05-01T06:00:00Z"), utc("2024-05-02T06:00:00Z")),
-                (utc("2024-05-02T06:00:00Z"), utc("2024-05-03T06:00:00Z")),
-                (utc("2024-05-03T06:00:00Z"), now),
+                (utc("2024-05-30T06:00:00Z"), utc("2024-05-31T06:00:00Z")),
+                (utc("2024-05-31T06:00:00Z"), utc("2024-05-31T11:57:00Z")),
             ]
         );
-        assert!(super::windows(Some(now), now).is_empty());
-        assert!(super::windows(Some(utc("2024-06-01T00:00:00Z")), now).is_empty());
+        let all = WALK.windows(None, now);
+        assert_eq!(all[0].0, utc("2024-03-03T13:00:00Z"));
+        assert_eq!(all.last().unwrap().1, utc("2024-05-31T11:57:00Z"));
+        assert!(
+            all.iter()
+                .all(|(start, end)| *end - *start <= TimeDelta::days(1))
+        );
     }
 
-    #[test]
-    fn windows_go_back_three_months_at_most() {
-        let now = utc("2024-05-31T12:00:00Z");
-        let earliest = utc("2024-03-03T13:00:00Z");
-        for since in [None, Some(utc("2023-01-01T00:00:00Z"))] {
-            let windows = windows(since, now);
-            assert_eq!(windows[0], (earliest, earliest + WINDOW));
-            assert_eq!(windows.last().unwrap().1, now);
-            assert!(
-                windows
-                    .iter()
-                    .all(|(start, end)| start < end && *end - *start <= WINDOW)
-            );
-            assert!(windows.windows(2).all(|pair| pair[0].1 == pair[1].0));
-        }
+    /// An increment answer listing `trades` of a window of `total`.
+    fn increment_answer(total: usize, trades: &[u64]) -> Value {
+        let trades: Vec<Value> = trades.iter().map(|tid| json!({"tid": tid})).collect();
+        json!({"trades_sold_increment_get_response": {
+            "total_results": total, "has_next": false, "trades": {"trade": trades}
+        }})
     }
 
-    #[test]
-    fn tokens_round_trip_and_bad_ones_are_refused() {
-        let token = token("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z", 3, 4);
-        let encoded = encode_token(&token).unwrap();
-        let value: Value = serde_json::from_str(&encoded).unwrap();
-        assert_eq!(value["page"], 3);
-        assert_eq!(value["total_pages"], 4);
-        assert!(value["start"].is_string() && value["end"].is_string());
-        assert_eq!(decode_token(&encoded).unwrap(), token);
-
-        for bad in [
-            "not json".to_owned(),
-            r#"{"start":"2024-05-01T00:00:00Z"}"#.to_owned(),
-            encode_token(&PageToken { page: 5, ..token }).unwrap(),
-            encode_token(&PageToken { page: 0, ..token }).unwrap(),
-            encode_token(&PageToken {
-                end: token.start,
-                ..token
-            })
-            .unwrap(),
-        ] {
-            assert!(
-                matches!(decode_token(&bad), Err(ConnectorError::Invalid(_))),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_window_is_paged_from_its_last_page_down_then_the_next_window() {
+    #[tokio::test]
+    async fn a_window_is_probed_then_paged_from_its_last_page_down() {
         let now = utc("2024-05-02T12:00:00Z");
-        let first = first_token(Some(utc("2024-05-01T00:00:00Z")), now).unwrap();
-        assert_eq!(
-            first,
-            token("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z", 0, 0)
-        );
-
-        // The probe finds 250 trades: 3 pages of 100; page 3 is read with it.
-        let total_pages = page_count(250, 100);
-        assert_eq!(total_pages, 3);
-        let mut fetched = vec![total_pages];
-        let mut next = advance(first, total_pages, total_pages, now);
-        while let Some(token) = next.filter(|token| token.start == first.start) {
-            fetched.push(token.page);
-            next = advance(token, token.page, token.total_pages, now);
-        }
-        assert_eq!(fetched, [3, 2, 1]);
-        let second = next.unwrap();
-        assert_eq!(
-            second,
-            token("2024-05-02T00:00:00Z", "2024-05-02T12:00:00Z", 0, 0)
-        );
-
-        // A window of one page (or none) moves straight on; the last one ends the run.
-        assert_eq!(advance(second, 1, 1, now), None);
-        assert_eq!(advance(second, 1, 0, now), None);
-        assert_eq!(page_count(0, 100), 0);
-        assert_eq!(page_count(100, 100), 1);
-        assert_eq!(page_count(101, 100), 2);
-    }
-
-    #[test]
-    fn a_token_out_of_the_history_limit_starts_over_at_the_limit() {
-        let now = utc("2024-05-31T12:00:00Z");
-        let old = token("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", 2, 5);
-        assert_eq!(
-            resume(old, now),
-            Some(PageToken::fresh((
-                utc("2024-03-03T13:00:00Z"),
-                utc("2024-03-04T13:00:00Z")
-            )))
-        );
-        let recent = token("2024-05-30T00:00:00Z", "2024-05-31T00:00:00Z", 2, 5);
-        assert_eq!(resume(recent, now), Some(recent));
-        // A run's first window, started past the limit, stays resumable for the margin.
-        let busy = PageToken {
-            page: 2,
-            total_pages: 3,
-            ..first_token(None, now).unwrap()
+        let first = window("2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z");
+        // 250 trades, newest first, 100 a page.
+        let calls = RefCell::new(Vec::new());
+        let list = |page_no: u32, probe: bool| {
+            let params = increment_params(&first, page_no, 100, !probe);
+            calls
+                .borrow_mut()
+                .push((params["page_no"].clone(), params["use_has_next"].clone()));
+            let start = 250 - u64::from(page_no - 1) * 100;
+            let tids: Vec<u64> = (1..=start).rev().take(100).collect();
+            ready(increment_listing(increment_answer(250, &tids), probe))
         };
-        assert_eq!(resume(busy, now + TimeDelta::minutes(59)), Some(busy));
-        assert_ne!(resume(busy, now + TimeDelta::minutes(61)), Some(busy));
+        let mut next = Some(first);
+        let mut pages = Vec::new();
+        while let Some(token) = next.filter(|token| token.start == first.start) {
+            let (listed, progress) = WALK.read_page(token, 100, now, list).await.unwrap();
+            pages.push(listed.len());
+            next = progress
+                .page(&Cursor::default(), Vec::new(), Vec::new())
+                .unwrap()
+                .next
+                .map(|cursor| WALK.token(&cursor, now).unwrap().unwrap());
+        }
+        let expected = [("1", "false"), ("3", "true"), ("2", "true"), ("1", "true")]
+            .map(|(page, has_next)| (page.to_owned(), has_next.to_owned()));
+        assert_eq!(*calls.borrow(), expected);
+        assert_eq!(pages, [50, 100, 100]);
+        assert_eq!(
+            next,
+            Some(
+                window("2024-05-02T00:00:00Z", "2024-05-02T11:57:00Z")
+                    .until(utc("2024-05-02T11:57:00Z"))
+            )
+        );
     }
 
     #[test]
     fn increment_pages_ask_for_the_window_in_gmt_plus_8() {
-        let token = token("2024-05-01T16:00:00Z", "2024-05-02T16:00:00Z", 2, 3);
+        let token = window("2024-05-01T16:00:00Z", "2024-05-02T16:00:00Z");
         let params = increment_params(&token, 2, 50, true);
         assert_eq!(params["start_modified"], "2024-05-02 00:00:00");
         assert_eq!(params["end_modified"], "2024-05-03 00:00:00");
@@ -1169,6 +918,56 @@ mod tests {
             json!({"total_results": 0})
         );
         assert!(take_response(&mut json!({}), INCREMENT_RESPONSE).is_err());
+
+        let probe = increment_listing(increment_answer(7, &[1, 2]), true).unwrap();
+        assert_eq!(probe.total, Some(7));
+        assert_eq!(probe.items, [json!({"tid": 1}), json!({"tid": 2})]);
+        let later = increment_listing(increment_answer(7, &[3]), false).unwrap();
+        assert_eq!(later.total, None);
+        assert_eq!(later.items.len(), 1);
+        assert!(increment_listing(json!({}), true).is_err());
+    }
+
+    #[test]
+    fn fullinfo_answers_hold_the_trade() {
+        let answer = json!({"trade_fullinfo_get_response": {"trade": trade()}});
+        assert_eq!(fullinfo_trade(answer, "1").unwrap(), trade());
+        let empty = json!({"trade_fullinfo_get_response": {}});
+        match fullinfo_trade(empty, "42") {
+            Err(ConnectorError::Invalid(message)) => assert!(message.contains("42"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(fullinfo_trade(json!({}), "42").is_err());
+        assert_eq!(
+            trade_id(&json!({"tid": 5, "tid_str": "6"})).as_deref(),
+            Some("5")
+        );
+        assert_eq!(trade_id(&json!({"tid_str": "6"})).as_deref(), Some("6"));
+        assert_eq!(trade_id(&json!({})), None);
+    }
+
+    #[tokio::test]
+    async fn a_trade_that_cannot_be_read_is_rejected_and_the_page_goes_on() {
+        let mut broken = trade();
+        broken["tid"] = json!(99);
+        broken["orders"] = json!({"order": [{"oid": 1, "num": 1, "price": "abc"}]});
+        let no_tid = json!({"created": "2024-05-01 00:00:00"});
+        let (orders, rejected) = client()
+            .read_trades(vec![trade(), broken, no_tid, trade()])
+            .await
+            .unwrap();
+        assert_eq!(orders.len(), 2);
+        assert!(
+            orders
+                .iter()
+                .all(|order| order.external_id == "2231958349514712")
+        );
+        assert_eq!(rejected.len(), 2);
+        // Listed without lines and without a tid: not even asked for in full.
+        assert_eq!(rejected[0].external_id, None);
+        assert!(rejected[0].error.contains("tid"), "{}", rejected[0].error);
+        assert_eq!(rejected[1].external_id.as_deref(), Some("99"));
+        assert!(rejected[1].error.contains("price"), "{}", rejected[1].error);
     }
 
     fn trade() -> Value {
@@ -1380,14 +1179,14 @@ mod tests {
     #[test]
     fn http_errors_map_to_errors() {
         assert!(matches!(
-            http_error(401, b"no"),
+            status_error(401, b"no"),
             ConnectorError::Unauthorized(_)
         ));
         assert!(matches!(
-            http_error(403, b"no"),
+            status_error(403, b"no"),
             ConnectorError::Unauthorized(_)
         ));
-        match http_error(502, b"bad gateway") {
+        match status_error(502, b"bad gateway") {
             ConnectorError::Platform { status, message } => {
                 assert_eq!(status, 502);
                 assert_eq!(message, "bad gateway");

@@ -1,12 +1,23 @@
 //! WooCommerce REST v3.
 //!
-//! - Orders come from `GET /wp-json/wc/v3/orders`, least recently modified
-//!   first from the cursor's `updated_since` (`modified_after`, in GMT). Pages
-//!   are numbered; the page number is the cursor's page token and
-//!   `X-WP-TotalPages` says when the run is over.
+//! - Orders come from `GET /wp-json/wc/v3/orders`, those modified after the
+//!   cursor's `updated_since` (`modified_after`, in GMT), newest created first
+//!   (`orderby=date&order=desc`, WooCommerce's default order, which every
+//!   version supports). Pages are numbered; the page number is the cursor's
+//!   page token and `X-WP-TotalPages` says when the run is over. During a run
+//!   the listing only grows: an order modified again keeps its place (its
+//!   creation date does not change), a new one comes in at the top, pushing
+//!   the others down; so paging forward may read an order twice but skips
+//!   none. An order modified again after it was read is left to the next
+//!   run, which lists it when that modification is later than the run's
+//!   high-water mark (the newest modification read) less the caller's
+//!   overlap. An order that cannot be read is rejected, the page goes on.
 //! - A shipment is pushed back as an order note carrying the tracking number
 //!   (`POST /orders/{id}/notes`, shown to the buyer when they are to be told),
-//!   then the order is marked `completed` (`PUT /orders/{id}`).
+//!   then the order is marked `completed` (`PUT /orders/{id}`). The order's
+//!   notes are read first (`GET /orders/{id}/notes`): when one already
+//!   carries the tracking number (a retry after the `PUT` failed), no second
+//!   note is posted.
 //! - Order webhooks (`order.created`, `order.updated`, `order.deleted`) carry
 //!   the REST order resource, signed with `X-WC-Webhook-Signature` =
 //!   base64(HMAC-SHA256(secret, raw body)); `X-WC-Webhook-Delivery-ID` names a
@@ -32,7 +43,7 @@ use sha2::Sha256;
 
 use super::common::{
     full_name, id_of, invalid, non_empty, normalise_base_url, parse_json, rate_limit_wait,
-    status_error, transport,
+    read_orders, rest_order_id, status_error, transport,
 };
 use super::{
     Buyer, ClientOptions, Connector, ConnectorError, Cursor, Fulfilment, MarketplaceLine,
@@ -174,6 +185,37 @@ impl Client {
             return Ok(Answer { headers, body });
         }
     }
+
+    /// The id of the order's note already carrying the shipment's tracking
+    /// number (`GET {notes_url}`), if any.
+    async fn existing_note(
+        &self,
+        notes_url: &str,
+        fulfilment: &Fulfilment,
+    ) -> Result<Option<String>, ConnectorError> {
+        let answer = self
+            .send(|| self.request(reqwest::Method::GET, notes_url))
+            .await?;
+        let notes = parse_json(&answer.body, "the order's notes")?;
+        let notes = notes
+            .as_array()
+            .ok_or_else(|| invalid("the order's notes are not a list"))?;
+        Ok(note_with_tracking(notes, &fulfilment.tracking_number))
+    }
+
+    /// Posts the shipment's note (`POST {notes_url}`); gives the new note's id.
+    async fn post_note(
+        &self,
+        notes_url: &str,
+        fulfilment: &Fulfilment,
+    ) -> Result<Option<String>, ConnectorError> {
+        let note = note_body(fulfilment).to_string();
+        let answer = self
+            .send(|| self.json_request(reqwest::Method::POST, notes_url, &note))
+            .await?;
+        let created = parse_json(&answer.body, "the created note")?;
+        Ok(created.get("id").and_then(id_of))
+    }
 }
 
 impl Connector for Client {
@@ -189,24 +231,23 @@ impl Connector for Client {
             .send(|| self.request(reqwest::Method::GET, &url))
             .await?;
         let listing = parse_json(&answer.body, "the orders page")?;
-        let orders = listing
+        let listed = listing
             .as_array()
-            .ok_or_else(|| invalid("the orders page is not a list"))?
-            .iter()
-            .map(to_marketplace_order)
-            .collect::<Result<Vec<_>, _>>()?;
+            .ok_or_else(|| invalid("the orders page is not a list"))?;
+        let (orders, rejected) = read_orders(listed, rest_order_id, to_marketplace_order);
         let total_pages = answer
             .headers
             .get(TOTAL_PAGES_HEADER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u32>().ok());
-        let next = next_page(page, total_pages, orders.len(), per_page).map(|next| Cursor {
+        let next = next_page(page, total_pages, listed.len(), per_page).map(|next| Cursor {
             updated_since: cursor.updated_since,
             page: Some(next.to_string()),
         });
         let high_water = orders.iter().map(|order| order.updated_at).max();
         Ok(OrdersPage {
             orders,
+            rejected,
             next,
             high_water,
         })
@@ -218,11 +259,10 @@ impl Connector for Client {
     ) -> Result<PushReceipt, ConnectorError> {
         let order_url = self.order_url(&fulfilment.external_order_id)?;
         let notes_url = format!("{order_url}/notes");
-        let note = note_body(fulfilment).to_string();
-        let answer = self
-            .send(|| self.json_request(reqwest::Method::POST, &notes_url, &note))
-            .await?;
-        let created = parse_json(&answer.body, "the created note")?;
+        let reference = match self.existing_note(&notes_url, fulfilment).await? {
+            Some(id) => Some(id),
+            None => self.post_note(&notes_url, fulfilment).await?,
+        };
         // WooCommerce has no partial shipment: the order is completed with
         // its last shipment only.
         if fulfilment.completes_order {
@@ -230,9 +270,7 @@ impl Connector for Client {
             self.send(|| self.json_request(reqwest::Method::PUT, &order_url, &completed))
                 .await?;
         }
-        Ok(PushReceipt {
-            reference: created.get("id").and_then(id_of),
-        })
+        Ok(PushReceipt { reference })
     }
 
     fn verify_webhook(
@@ -394,6 +432,24 @@ pub(crate) fn note_body(fulfilment: &Fulfilment) -> Value {
     json!({ "note": note, "customer_note": fulfilment.notify_customer })
 }
 
+/// The id of the first of `notes` (as `GET /orders/{id}/notes` lists them)
+/// whose text carries `tracking_number`; `None` when none does, or the
+/// tracking number is blank.
+pub(crate) fn note_with_tracking(notes: &[Value], tracking_number: &str) -> Option<String> {
+    let tracking_number = tracking_number.trim();
+    if tracking_number.is_empty() {
+        return None;
+    }
+    notes.iter().find_map(|note| {
+        let text = note.get("note").and_then(Value::as_str)?;
+        if text.contains(tracking_number) {
+            note.get("id").and_then(id_of)
+        } else {
+            None
+        }
+    })
+}
+
 /// Checks `X-WC-Webhook-Signature` against the body. No (or an empty) secret
 /// verifies nothing.
 fn verify_signature(
@@ -416,7 +472,9 @@ fn verify_signature(
 }
 
 /// A listing page's URL: `{base}/wp-json/wc/v3/orders?page=N&per_page=M&
-/// orderby=modified&order=asc&dates_are_gmt=true[&modified_after=T]`.
+/// orderby=date&order=desc&dates_are_gmt=true[&modified_after=T]`. Newest
+/// created first, the listing only grows while a run pages through it, so
+/// paging forward never skips an order (see the module's documentation).
 fn orders_url(
     base_url: &str,
     page: u32,
@@ -424,7 +482,7 @@ fn orders_url(
     updated_since: Option<DateTime<Utc>>,
 ) -> String {
     let mut url = format!(
-        "{base_url}/wp-json/wc/v3/orders?page={page}&per_page={}&orderby=modified&order=asc&dates_are_gmt=true",
+        "{base_url}/wp-json/wc/v3/orders?page={page}&per_page={}&orderby=date&order=desc&dates_are_gmt=true",
         page_limit(page_size)
     );
     if let Some(since) = updated_since {
@@ -813,11 +871,11 @@ mod tests {
     fn listing_urls() {
         assert_eq!(
             orders_url(BASE, 1, 100, None),
-            "https://shop.example.com/wp-json/wc/v3/orders?page=1&per_page=100&orderby=modified&order=asc&dates_are_gmt=true"
+            "https://shop.example.com/wp-json/wc/v3/orders?page=1&per_page=100&orderby=date&order=desc&dates_are_gmt=true"
         );
         assert_eq!(
             orders_url(BASE, 3, 250, Some(utc("2024-04-02T14:11:25.750+02:00"))),
-            "https://shop.example.com/wp-json/wc/v3/orders?page=3&per_page=100&orderby=modified&order=asc&dates_are_gmt=true&modified_after=2024-04-02T12:11:25"
+            "https://shop.example.com/wp-json/wc/v3/orders?page=3&per_page=100&orderby=date&order=desc&dates_are_gmt=true&modified_after=2024-04-02T12:11:25"
         );
     }
 
@@ -860,6 +918,61 @@ mod tests {
                 "customer_note": true,
             })
         );
+    }
+
+    #[test]
+    fn a_note_carrying_the_tracking_number_is_not_posted_again() {
+        let notes = [
+            json!({"id": 280, "note": "Order status changed from Pending payment to Processing.",
+                   "customer_note": false}),
+            json!({"id": 281, "note": "Shipped with UPS: tracking number 1Z001985YW99744790",
+                   "customer_note": true}),
+            json!({"id": "282", "note": "Shipped with UPS: tracking number 1Z001985YW99744790"}),
+        ];
+        assert_eq!(
+            note_with_tracking(&notes, "1Z001985YW99744790").as_deref(),
+            Some("281")
+        );
+        assert_eq!(
+            note_with_tracking(&notes, " 1Z001985YW99744790 ").as_deref(),
+            Some("281")
+        );
+        assert_eq!(note_with_tracking(&notes, "1Z999"), None);
+        assert_eq!(note_with_tracking(&notes, " "), None);
+        assert_eq!(note_with_tracking(&[], "1Z001985YW99744790"), None);
+        // A note without text or id is no proof of the shipment.
+        let odd = [
+            json!({"id": 5}),
+            json!({"note": "tracking number 1Z001985YW99744790"}),
+            json!({"id": 6, "note": 1}),
+        ];
+        assert_eq!(note_with_tracking(&odd, "1Z001985YW99744790"), None);
+        // The note Dingdan posts is found again.
+        let text = note_body(&shipment(None, true))["note"].clone();
+        let posted = json!({"id": 7, "note": text});
+        assert_eq!(
+            note_with_tracking(&[posted], "1Z001985YW99744790").as_deref(),
+            Some("7")
+        );
+    }
+
+    #[test]
+    fn a_malformed_listed_order_is_rejected_with_its_id() {
+        let listing = fixture("wc_v3_docs_list_orders.json");
+        let mut listed = listing.as_array().unwrap().clone();
+        listed[1]["date_created_gmt"] = json!("21/03/2017");
+        listed.push(json!({"status": "processing"}));
+        let (orders, rejected) = read_orders(&listed, rest_order_id, to_marketplace_order);
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].external_id, "727");
+        assert_eq!(rejected.len(), 2);
+        assert_eq!(rejected[0].external_id.as_deref(), Some("723"));
+        assert!(
+            rejected[0].error.contains("date_created_gmt"),
+            "{}",
+            rejected[0].error
+        );
+        assert_eq!(rejected[1].external_id, None);
     }
 
     #[test]
