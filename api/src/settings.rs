@@ -38,6 +38,9 @@ pub struct Settings {
     pub webhooks: crate::service::WebhookConfig,
     pub smtp: Option<crate::service::SmtpConfig>,
     pub secret_key: Option<crate::service::secrets::SecretKey>,
+    /// Internal networks marketplace connectors may call (an on-premises
+    /// WooCommerce, local test doubles); plain http only to these.
+    pub connector_networks: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             webhooks: self.webhooks.clone(),
             smtp: self.smtp.clone(),
             secret_key: self.secret_key.clone(),
+            connector_networks: self.connector_networks.clone(),
         }
     }
 }
@@ -212,24 +216,8 @@ impl Settings {
                 ));
             }
         };
-        let mut allowed_networks = Vec::new();
-        for item in get("DINGDAN_WEBHOOK_ALLOWED_NETWORKS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let network = item
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    invalid(
-                        "DINGDAN_WEBHOOK_ALLOWED_NETWORKS",
-                        format!("{item:?} is not a network like 10.0.0.0/8 or an address"),
-                    )
-                })?;
-            allowed_networks.push(network);
-        }
+        let allowed_networks = networks(&get, "DINGDAN_WEBHOOK_ALLOWED_NETWORKS")?;
+        let connector_networks = networks(&get, "DINGDAN_CONNECTOR_ALLOWED_NETWORKS")?;
         let webhooks = crate::service::WebhookConfig {
             allow_http,
             allowed_networks,
@@ -274,6 +262,7 @@ impl Settings {
             ),
         };
         Ok(Self {
+            connector_networks,
             secret_key,
             smtp,
             job_lease,
@@ -291,6 +280,29 @@ impl Settings {
             log_json,
         })
     }
+}
+
+/// A comma-separated list of networks (`10.0.0.0/8`) or addresses.
+fn networks(
+    get: &dyn Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    get(variable)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        variable,
+                        format!("{item:?} is not a network like 10.0.0.0/8 or an address"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn number<T>(

@@ -12,6 +12,12 @@ pub struct Model {
     pub external_updated_at: DateTimeUtc,
     /// `[{"external_line_id", "line_no"}]`.
     pub lines: Json,
+    /// The ship-to address as the platform last gave it: a change is one
+    /// the platform made, not a person's correction in Dingdan. `None` for
+    /// orders imported before it was kept.
+    pub platform_ship_to: Option<Json>,
+    /// The reasons `marketplace.attention_required` was raised for, each once.
+    pub flags: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

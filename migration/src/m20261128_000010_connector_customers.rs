@@ -1,6 +1,8 @@
 //! Connector accounts learn two more mappings: their platform's carrier codes
 //! (for push-back) and, for accounts whose buyers are customers of their
-//! own, which customer each buyer became.
+//! own, which customer each buyer became. Imported orders keep the address
+//! the platform last gave (so only the platform's own changes are applied)
+//! and which changes were flagged for a person.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -23,6 +25,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // SQLite adds one column per ALTER TABLE.
+        for column in ["platform_ship_to", "flags"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("connector_orders")
+                        .add_column(json_null(column))
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .create_table(
                 Table::create()
@@ -64,6 +77,16 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table("connector_customers").to_owned())
             .await?;
+        for column in ["platform_ship_to", "flags"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("connector_orders")
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()

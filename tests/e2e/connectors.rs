@@ -13,7 +13,12 @@ use serde_json::{Value, json};
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 pub(crate) async fn app() -> TestApp {
-    spawn_app_with(&[("DINGDAN_SECRET_KEY", KEY)]).await
+    spawn_app_with(&[
+        ("DINGDAN_SECRET_KEY", KEY),
+        // The mock platforms listen on this machine.
+        ("DINGDAN_CONNECTOR_ALLOWED_NETWORKS", "127.0.0.1/32"),
+    ])
+    .await
 }
 
 pub(crate) fn id(value: &Value) -> String {
@@ -211,6 +216,17 @@ fn shopify_order(n: u64, hour: u32, cancelled: bool) -> Value {
     order
 }
 
+/// An account for the Shopify mock (`setup`'s SKU map and customer).
+async fn shop_account(app: &TestApp, mock: &Mock) -> String {
+    setup(
+        app,
+        "shopify",
+        &mock.url,
+        json!({"access_token": "shpat_test"}),
+    )
+    .await
+}
+
 async fn setup(app: &TestApp, platform: &str, base_url: &str, credentials: Value) -> String {
     setup_with(app, platform, base_url, credentials, json!({})).await
 }
@@ -382,13 +398,7 @@ async fn a_429_storm_is_waited_out_and_a_failure_resumes_from_the_cursor() {
         shop.rate_limited = 3;
         shop.fail_at_offset = Some(2);
     }
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     // Three 429s are waited out; the second page fails: the run fails after
     // storing the first page.
     let run = sync(&app, &account, json!({})).await;
@@ -578,13 +588,7 @@ async fn concurrent_syncs_of_one_account_create_each_order_once() {
     let app = app().await;
     let mock = shopify().await;
     mock.shop.lock().unwrap().orders = (1..=6).map(|n| shopify_order(n, n as u32, false)).collect();
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     let path = format!("/api/v1/connectors/{account}/sync");
     let (admin, empty) = (app.admin(), json!({}));
     let replies =
@@ -607,13 +611,7 @@ async fn two_processes_syncing_one_account_create_each_order_once() {
     let app = app().await;
     let mock = shopify().await;
     mock.shop.lock().unwrap().orders = (1..=8).map(|n| shopify_order(n, n as u32, false)).collect();
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     // Two `dingdan sync` processes on the same database, off the runtime
     // that serves the mock shop.
     let process = |account: String, url: String| {
@@ -661,13 +659,7 @@ async fn enabled_accounts_sync_on_their_interval_in_the_background() {
     let app = app().await;
     let mock = shopify().await;
     mock.shop.lock().unwrap().orders = vec![shopify_order(1, 1, false)];
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     app.patch(
         &format!("/api/v1/connectors/{account}"),
         &app.admin(),
@@ -773,13 +765,7 @@ async fn a_shipment_of_an_imported_order_is_reported_back_to_shopify() {
         shop.orders = vec![shopify_order(1, 1, false)];
         shop.fulfilment_outages = 1;
     }
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     sync(&app, &account, json!({})).await;
     let order = imported(&app).await.remove(0);
     let order = app.approve(order).await;
@@ -953,13 +939,7 @@ async fn the_sync_command_backfills_with_a_summary() {
     let app = app().await;
     let mock = shopify().await;
     mock.shop.lock().unwrap().orders = (1..=3).map(|n| shopify_order(n, n as u32, false)).collect();
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     // The command runs off the test's runtime, which serves the mock shop.
     let run = |args: Vec<String>, url: String| {
         tokio::task::spawn_blocking(move || {
@@ -1233,13 +1213,7 @@ async fn an_expired_page_token_restarts_the_run_and_an_unreadable_order_is_named
     let app = app().await;
     let mock = shopify().await;
     mock.shop.lock().unwrap().orders = (1..=2).map(|n| shopify_order(n, n as u32, false)).collect();
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     sync(&app, &account, json!({})).await;
     {
         let mut shop = mock.shop.lock().unwrap();
@@ -1294,6 +1268,13 @@ async fn per_buyer_accounts_make_each_buyer_a_customer_once() {
         shop.orders[2]["customer"]["first_name"] = json!("Alice");
         shop.orders[2]["customer"]["email"] = json!("alice@mail.example.com");
         shop.orders[2]["email"] = json!("alice@mail.example.com");
+        // Order 4's buyer is anonymous (a guest without email or phone).
+        let mut guest = shopify_order(4, 4, false);
+        guest["customer"] = Value::Null;
+        guest["email"] = Value::Null;
+        guest["contact_email"] = Value::Null;
+        guest["phone"] = Value::Null;
+        shop.orders.push(guest);
     }
     // Per-buyer accounts need no customer of their own.
     let account = setup_with(
@@ -1313,10 +1294,22 @@ async fn per_buyer_accounts_make_each_buyer_a_customer_once() {
         .unwrap()
         .len();
     let run = sync(&app, &account, json!({})).await;
-    assert_eq!(run["created"], 3, "{run}");
+    assert_eq!(run["created"], 4, "{run}");
     let orders = imported(&app).await;
     assert_eq!(orders[0]["customer_id"], orders[1]["customer_id"]);
     assert_ne!(orders[0]["customer_id"], orders[2]["customer_id"]);
+    let guests = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}",
+                orders[3]["customer_id"].as_str().unwrap()
+            ),
+            &app.admin(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(guests["name"], "shopify store anonymous buyers", "{guests}");
     let alice = app
         .get(
             &format!(
@@ -1341,8 +1334,8 @@ async fn per_buyer_accounts_make_each_buyer_a_customer_once() {
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(customers_after, customers_before + 2);
-    assert_eq!(imported(&app).await.len(), 3);
+    assert_eq!(customers_after, customers_before + 3);
+    assert_eq!(imported(&app).await.len(), 4);
 }
 
 #[tokio::test]
@@ -1350,13 +1343,7 @@ async fn platform_changes_are_applied_until_shipment_then_flagged_for_a_person()
     let app = app().await;
     let mock = shopify().await;
     mock.shop.lock().unwrap().orders = vec![shopify_order(1, 1, false)];
-    let account = setup(
-        &app,
-        "shopify",
-        &mock.url,
-        json!({"access_token": "shpat_test"}),
-    )
-    .await;
+    let account = shop_account(&app, &mock).await;
     sync(&app, &account, json!({})).await;
     let order = app.approve(imported(&app).await.remove(0)).await;
     let order_id = id(&order);
@@ -1406,8 +1393,16 @@ async fn platform_changes_are_applied_until_shipment_then_flagged_for_a_person()
             .any(|e| e["type"] == "order.updated" && e["data"]["changes"]["ship_to"].is_object()),
         "the address change is on the timeline"
     );
-    // Fetched again unchanged: flagged once.
-    sync(&app, &account, json!({"since": "2026-01-01T00:00:00Z"})).await;
+    // Changed again on the platform (a later edit, the same address): the
+    // address the platform gave is unchanged, and the cancellation was
+    // flagged already — nothing new, flagged once.
+    mock.shop.lock().unwrap().orders[0]["updated_at"] = json!("2026-11-20T12:00:00-05:00");
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(
+        (run["updated"].as_i64(), run["skipped"].as_i64()),
+        (Some(0), Some(1)),
+        "{run}"
+    );
     let flags = timeline(&app, &order_id)
         .await
         .into_iter()
@@ -1421,7 +1416,16 @@ async fn an_accounts_preferred_warehouse_serves_its_orders() {
     use reqwest::Method;
     let app = app().await;
     let mock = shopify().await;
-    mock.shop.lock().unwrap().orders = vec![shopify_order(1, 1, false)];
+    {
+        // Bound for Hangzhou.
+        let mut order = shopify_order(1, 1, false);
+        let to = &mut order["shipping_address"];
+        to["country_code"] = json!("CN");
+        to["province"] = json!("ZJ");
+        to["city"] = json!("Hangzhou");
+        to["zip"] = json!("310000");
+        mock.shop.lock().unwrap().orders = vec![order];
+    }
     app.send(
         Method::PUT,
         "/api/v1/allocation-policy",
@@ -1430,12 +1434,19 @@ async fn an_accounts_preferred_warehouse_serves_its_orders() {
     )
     .await
     .expect(200);
-    // Louisville (the destination) is next to WH-NEAR; WH-FAR is in Seattle.
+    // WH-A is in Hangzhou; WH-Z, in Harbin, is the one the account prefers
+    // (and its code sorts last, so no tie-break favours it).
     let near = id(&app
-        .create_warehouse("WH-NEAR", json!({"latitude": 38.2, "longitude": -85.7}))
+        .create_warehouse(
+            "WH-A",
+            json!({"region": "ZJ", "latitude": 30.27, "longitude": 120.15}),
+        )
         .await);
     let far = id(&app
-        .create_warehouse("WH-FAR", json!({"latitude": 47.6, "longitude": -122.3}))
+        .create_warehouse(
+            "WH-Z",
+            json!({"region": "HL", "latitude": 45.8, "longitude": 126.5}),
+        )
         .await);
     let account = setup_with(
         &app,
@@ -1467,8 +1478,17 @@ async fn an_accounts_preferred_warehouse_serves_its_orders() {
         reservations
             .iter()
             .all(|r| r["warehouse_id"] == far.as_str()),
-        "the account prefers WH-FAR: {allocation}"
+        "the account prefers WH-Z over the nearer WH-A: {allocation}"
     );
+    // Distance alone would have chosen WH-A: the preference decided.
+    let candidates = allocation["plan"]["candidates"].as_array().unwrap();
+    let distance = |code: &str| {
+        candidates.iter().find(|c| c["code"] == code).unwrap()["distance_km"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(distance("WH-A") < distance("WH-Z"), "{candidates:?}");
+    assert_eq!(candidates[0]["code"], "WH-Z", "{candidates:?}");
 }
 
 #[tokio::test]
@@ -1476,15 +1496,26 @@ async fn accounts_change_address_mode_and_carriers_and_refuse_plain_http() {
     let app = app().await;
     let admin = app.admin();
     let customer = id(&app.create_customer("C-HTTP", json!({})).await);
-    // Credentials travel with every call: no plain http to another host.
-    app.post(
-        "/api/v1/connectors",
-        &admin,
-        &json!({"platform": "shopify", "name": "S", "base_url": "http://shop.example.com",
-                "credentials": {"access_token": "x"}, "customer_id": customer}),
-    )
-    .await
-    .expect_problem(422, "validation_failed");
+    // Credentials travel with every call: no plain http, and no internal
+    // address unless DINGDAN_CONNECTOR_ALLOWED_NETWORKS names it.
+    for (url, code) in [
+        ("http://shop.example.com", "insecure"),
+        ("https://10.0.0.5", "forbidden_address"),
+        ("https://[::1]:8443", "forbidden_address"),
+        ("https://169.254.169.254", "forbidden_address"),
+    ] {
+        let refused = app
+            .post(
+                "/api/v1/connectors",
+                &admin,
+                &json!({"platform": "shopify", "name": "S", "base_url": url,
+                        "credentials": {"access_token": "x"}, "customer_id": customer}),
+            )
+            .await
+            .expect_problem(422, "validation_failed")
+            .body;
+        assert_eq!(refused["errors"][0]["code"], code, "{url}: {refused}");
+    }
     let account = id(&app
         .post(
             "/api/v1/connectors",
@@ -1501,6 +1532,7 @@ async fn accounts_change_address_mode_and_carriers_and_refuse_plain_http() {
             &format!("/api/v1/connectors/{account}"),
             &admin,
             &json!({"base_url": "https://gw.api.taobao.com", "customer_mode": "per_buyer",
+                    "credentials": {"app_key": "k", "app_secret": "s2", "session": "x"},
                     "carrier_map": {"SF-EXPRESS": "SF", "ZTO": "ZTO"}}),
         )
         .await
@@ -1513,10 +1545,22 @@ async fn accounts_change_address_mode_and_carriers_and_refuse_plain_http() {
     app.patch(
         &format!("/api/v1/connectors/{account}"),
         &admin,
-        &json!({"base_url": "http://gw.api.taobao.com"}),
+        &json!({"base_url": "http://gw.api.taobao.com",
+                "credentials": {"app_key": "k", "app_secret": "s2", "session": "x"}}),
     )
     .await
     .expect_problem(422, "validation_failed");
+    // The stored credentials never go to a new address.
+    let refused = app
+        .patch(
+            &format!("/api/v1/connectors/{account}"),
+            &admin,
+            &json!({"base_url": "https://evil.example.com"}),
+        )
+        .await
+        .expect_problem(422, "validation_failed")
+        .body;
+    assert_eq!(refused["errors"][0]["path"], "credentials", "{refused}");
     let unchanged = app
         .get(&format!("/api/v1/connectors/{account}"), &admin)
         .await
@@ -1524,4 +1568,84 @@ async fn accounts_change_address_mode_and_carriers_and_refuse_plain_http() {
         .body;
     assert_eq!(unchanged["base_url"], "https://gw.api.taobao.com");
     assert_eq!(unchanged["carrier_map"]["ZTO"], "ZTO");
+}
+
+#[tokio::test]
+async fn a_persons_address_correction_survives_later_platform_updates() {
+    let app = app().await;
+    let mock = shopify().await;
+    {
+        // The platform gives no postal code: the order waits for one.
+        let mut order = shopify_order(1, 1, false);
+        order["shipping_address"]["zip"] = Value::Null;
+        mock.shop.lock().unwrap().orders = vec![order];
+    }
+    let account = shop_account(&app, &mock).await;
+    sync(&app, &account, json!({})).await;
+    let listed = imported(&app).await.remove(0);
+    assert_eq!(listed["status"], "pending_info", "{listed}");
+    let order_id = id(&listed);
+    let current = app
+        .get(&format!("/api/v1/orders/{order_id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    let mut ship_to = current["ship_to"].clone();
+    ship_to["postal_code"] = json!("40202");
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/orders/{order_id}")))
+        .bearer_auth(app.admin())
+        .header("if-match", format!("\"{}\"", current["version"]))
+        .json(&json!({"ship_to": ship_to}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
+    // The platform touches the order (its address as before): the
+    // correction stays.
+    mock.shop.lock().unwrap().orders[0]["updated_at"] = json!("2026-11-20T09:00:00-05:00");
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["skipped"], 1, "{run}");
+    let after = app
+        .get(&format!("/api/v1/orders/{order_id}"), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after["ship_to"]["postal_code"], "40202", "{after}");
+    assert_ne!(after["status"], "pending_info");
+
+    // The buyer then moves (without a postal code again) after approval:
+    // not applied — the new address lacks what the old one has — and a
+    // person is asked to complete it.
+    let order = app.approve(after).await;
+    {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.orders[0]["shipping_address"]["address1"] = json!("Main Street 1");
+        shop.orders[0]["updated_at"] = json!("2026-11-20T10:00:00-05:00");
+    }
+    sync(&app, &account, json!({})).await;
+    let after = app
+        .get(&format!("/api/v1/orders/{}", id(&order)), &app.admin())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(after["ship_to"]["line1"], "Chestnut Street 92");
+    let flag = timeline(&app, &order_id)
+        .await
+        .into_iter()
+        .find(|e| e["type"] == "marketplace.attention_required")
+        .expect("flagged");
+    assert_eq!(
+        flag["data"]["reason"], "address_change_incomplete",
+        "{flag}"
+    );
+    assert!(
+        flag["data"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("postal_code"),
+        "{flag}"
+    );
 }

@@ -60,7 +60,8 @@ pub enum CustomerMode {
     /// Each buyer is a customer of its own, created on their first order
     /// (found again by the platform's buyer id, else email, else phone);
     /// orders whose buyer the platform does not identify go to
-    /// `customer_id` when set, else wait in `pending_info`.
+    /// `customer_id` when set, else to one customer for all of the
+    /// account's anonymous buyers.
     PerBuyer,
 }
 

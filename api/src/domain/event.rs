@@ -544,7 +544,8 @@ impl EventType {
                 (
                     "reason",
                     "string",
-                    "cancelled_after_shipment or address_changed_after_shipment",
+                    "cancelled_after_shipment, address_changed_after_shipment or \
+                     address_change_incomplete",
                 ),
                 (
                     "detail",

@@ -279,10 +279,11 @@ async fn preferred_warehouses<C: ConnectionTrait>(
     )
 }
 
-/// Steps of priority each preferred warehouse is put ahead of the next
-/// (10 steps weigh like 1,000 km): a preference wins unless the preferred
-/// warehouse cannot serve.
-const PREFERENCE_STEPS: i32 = 10;
+/// Steps of priority each preferred warehouse is put ahead of the next:
+/// 25,000 steps weigh like 2,500,000 km, more than any distance times the
+/// largest shipping cost factor (100) plus the largest priority, so a
+/// preference wins whenever the preferred warehouse can serve.
+const PREFERENCE_STEPS: i32 = 25_000;
 
 /// Ranks the preferred warehouses, in their order, before every other one.
 fn prefer(warehouses: &mut [WarehouseOption], preferred: &[Uuid]) {

@@ -47,6 +47,59 @@ fn key(db: &Db) -> ServiceResult<&super::secrets::SecretKey> {
         })
 }
 
+/// Where an account may point: https to a public address (credentials go
+/// with every call, so no plain http and no internal network), except the
+/// networks `DINGDAN_CONNECTOR_ALLOWED_NETWORKS` names (an on-premises shop,
+/// local test doubles), which may also be plain http. Names are judged as
+/// written; `localhost` counts as loopback.
+fn check_base_url(db: &Db, base_url: &str) -> ServiceResult<()> {
+    use std::net::{IpAddr, Ipv4Addr};
+    let refuse = |code: &'static str, message: String| {
+        ServiceError::Validation(vec![crate::domain::validation::field_error(
+            "base_url", code, message,
+        )])
+    };
+    let url = url::Url::parse(base_url).map_err(|_| refuse("invalid", "not a URL".to_owned()))?;
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        }
+        _ => None,
+    };
+    let allowed = ip.is_some_and(|ip| {
+        let mapped = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+            IpAddr::V4(_) => None,
+        };
+        db.config()
+            .connector_networks
+            .iter()
+            .any(|net| net.contains(&ip) || mapped.is_some_and(|m| net.contains(&m)))
+    });
+    if allowed {
+        return Ok(());
+    }
+    if let Some(reason) = ip.and_then(crate::domain::webhook::forbidden_address) {
+        return Err(refuse(
+            "forbidden_address",
+            format!(
+                "{} is {reason}: connectors may call it only when \
+                 DINGDAN_CONNECTOR_ALLOWED_NETWORKS names it",
+                url.host_str().unwrap_or_default()
+            ),
+        ));
+    }
+    if url.scheme() != "https" {
+        return Err(refuse(
+            "insecure",
+            "credentials go with every call: use https".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks credentials by building a client with them (each platform knows
 /// which fields it needs).
 fn client(
@@ -66,6 +119,7 @@ pub async fn create_account(
 ) -> ServiceResult<ConnectorAccount> {
     actor.require(Permission::ConnectorManage)?;
     let new = input.parse()?;
+    check_base_url(db, &new.base_url)?;
     client(new.platform, &new.base_url, &new.credentials)?;
     if new.customer_mode == CustomerMode::Single && new.customer_id.is_none() {
         return Err(ServiceError::invalid(
@@ -234,7 +288,19 @@ pub async fn update_account(
         .base_url
         .clone()
         .unwrap_or_else(|| current.base_url.clone());
-    if patch.credentials.is_some() || patch.base_url.is_some() {
+    if base_url != current.base_url {
+        check_base_url(db, &base_url)?;
+        // The stored credentials are never sent anywhere new: whoever moves
+        // the account supplies them again.
+        if patch.credentials.is_none() {
+            return Err(ServiceError::invalid(
+                "credentials",
+                "required",
+                "a new base_url needs the credentials again (the stored ones go only to the old one)",
+            ));
+        }
+    }
+    if patch.credentials.is_some() || base_url != current.base_url {
         client(platform, &base_url, &credentials)?;
     }
     let mode = match patch.customer_mode {
@@ -380,25 +446,33 @@ pub async fn sync(
     let connector = client(platform, &account.base_url, &credentials)?;
     let sku_map: Vec<SkuMapping> = serde_json::from_value(account.sku_map.clone())
         .map_err(|_| corrupt("connector SKU map", account.id))?;
-    let cursor: Cursor = match since {
-        Some(since) => Cursor {
-            updated_since: Some(since),
-            page: None,
-        },
-        None => {
-            let mut stored: Cursor =
-                serde_json::from_value(account.cursor.clone()).unwrap_or_default();
-            // A new run re-reads a little before the high-water mark: some
-            // platforms filter exclusively or by whole seconds, and orders
-            // fetched again are only found unchanged.
-            if stored.page.is_none() {
-                stored.updated_since = stored.updated_since.map(|t| t - OVERLAP);
-            }
-            stored
-        }
-    };
     let run_id = Uuid::now_v7();
     let started = db.now();
+    let (cursor, walk_started) = match since {
+        Some(since) => (
+            Cursor {
+                updated_since: Some(since),
+                page: None,
+            },
+            started,
+        ),
+        None => {
+            let stored: StoredCursor =
+                serde_json::from_value(account.cursor.clone()).unwrap_or_default();
+            let mut cursor = stored.cursor;
+            if cursor.page.is_none() {
+                // A new run re-reads a little before the high-water mark:
+                // some platforms filter exclusively or by whole seconds, and
+                // orders fetched again are only found unchanged.
+                cursor.updated_since = cursor.updated_since.map(|t| t - OVERLAP);
+                (cursor, started)
+            } else {
+                // Resuming a walk a failed run began: its high-water mark
+                // stays capped where that walk began.
+                (cursor, stored.walk_started.unwrap_or(started))
+            }
+        }
+    };
     // One sync of an account at a time, whichever process asks.
     {
         let txn = db.write().await?;
@@ -430,7 +504,16 @@ pub async fn sync(
         }
     }
     let result = run_sync(
-        db, &account, platform, &connector, &sku_map, cursor, run_id, started, trigger, progress,
+        db,
+        &account,
+        platform,
+        &connector,
+        &sku_map,
+        (cursor, walk_started),
+        run_id,
+        started,
+        trigger,
+        progress,
     )
     .await;
     // The lease goes, whatever the run came to.
@@ -468,7 +551,7 @@ async fn run_sync(
     platform: Platform,
     connector: &AnyConnector,
     sku_map: &[SkuMapping],
-    mut cursor: Cursor,
+    (mut cursor, walk_started): (Cursor, DateTime<Utc>),
     run_id: Uuid,
     started: DateTime<Utc>,
     trigger: &str,
@@ -561,10 +644,11 @@ async fn run_sync(
                 }
             }
         }
-        // Never past the run's start: an order read early in the run and
-        // modified while it went on is older than orders read after it (a
-        // listing by creation date), and must be fetched by the next run.
-        high_water = high_water.max(page.high_water.map(|h| h.min(started)));
+        // Never past the walk's start: an order read early in the walk and
+        // modified while it went on (or between a failed run and the one
+        // resuming it) is older than orders read after it (a listing by
+        // creation date), and must be fetched by the next run.
+        high_water = high_water.max(page.high_water.map(|h| h.min(walk_started)));
         progress(tally);
         let next = match page.next {
             Some(next) => next,
@@ -577,7 +661,7 @@ async fn run_sync(
             },
         };
         // The cursor moves page by page: a failure later resumes here.
-        if let Err(error) = store_cursor(db, account_id, &next).await {
+        if let Err(error) = store_cursor(db, account_id, &next, walk_started).await {
             break Err(format!("cannot store the cursor: {error}"));
         }
         cursor = next;
@@ -640,10 +724,29 @@ fn stale_token(error: &ConnectorError) -> bool {
     }
 }
 
-async fn store_cursor(db: &Db, account_id: Uuid, cursor: &Cursor) -> ServiceResult<()> {
+/// The cursor as stored on the account: the platform's, and when the walk
+/// it belongs to began.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct StoredCursor {
+    #[serde(flatten)]
+    cursor: Cursor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    walk_started: Option<DateTime<Utc>>,
+}
+
+async fn store_cursor(
+    db: &Db,
+    account_id: Uuid,
+    cursor: &Cursor,
+    walk_started: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let stored = StoredCursor {
+        cursor: cursor.clone(),
+        walk_started: cursor.page.is_some().then_some(walk_started),
+    };
     let txn = db.write().await?;
     connector_account::Entity::update_many()
-        .col_expr(connector_account::Column::Cursor, Expr::val(json!(cursor)))
+        .col_expr(connector_account::Column::Cursor, Expr::val(json!(stored)))
         .col_expr(
             connector_account::Column::SyncLeaseUntil,
             Expr::val(Some(db.now() + SYNC_LEASE)),
@@ -751,23 +854,31 @@ async fn import(
         .await?
         .is_some();
     let mut changed = false;
+    let mut flags: Vec<String> = known
+        .flags
+        .clone()
+        .and_then(|f| serde_json::from_value(f).ok())
+        .unwrap_or_default();
+    let flag = Flag {
+        db,
+        account,
+        platform,
+        current: &current,
+        order,
+    };
     if order.cancelled && current.status != "cancelled" {
         if shipped {
-            attention(
-                db,
-                account,
-                platform,
-                &current,
-                order,
-                "cancelled_after_shipment",
-                format!(
-                    "cancelled on {} ({}) after it shipped: recall the goods or refund",
-                    platform.as_str(),
-                    order.platform_status
-                ),
-            )
-            .await?;
-            changed = true;
+            changed = flag
+                .raise(
+                    &mut flags,
+                    "cancelled_after_shipment",
+                    format!(
+                        "cancelled on {} ({}) after it shipped: recall the goods or refund",
+                        platform.as_str(),
+                        order.platform_status
+                    ),
+                )
+                .await?;
         } else {
             super::orders::cancel_order(
                 db,
@@ -783,12 +894,26 @@ async fn import(
         && current.status != "cancelled"
         && let Some(address) = address_of(order)
     {
-        let stored: AddressDraft =
-            serde_json::from_value(current.ship_to.clone()).unwrap_or_default();
-        if stored != address {
+        // Only the platform's own changes: an address a person corrected in
+        // Dingdan (JD gives no postal code) stays as long as the platform's
+        // is the same as last time.
+        let changed_on_platform = match known
+            .platform_ship_to
+            .clone()
+            .and_then(|a| serde_json::from_value::<AddressDraft>(a).ok())
+        {
+            Some(before) => before != address,
+            // Imported before the platform's address was kept.
+            None => {
+                serde_json::from_value::<AddressDraft>(current.ship_to.clone()).unwrap_or_default()
+                    != address
+            }
+        };
+        if changed_on_platform {
             changed = true;
-            let applied = match current.status.as_str() {
-                _ if shipped => false,
+            use super::orders::Redirect;
+            let outcome = match current.status.as_str() {
+                _ if shipped => Some(Redirect::Shipped),
                 "pending_info" | "confirmed" | "in_review" => {
                     // Before approval: an edit like any other (the
                     // completeness check and the reviews it touches run again).
@@ -797,39 +922,49 @@ async fn import(
                         ..Default::default()
                     };
                     super::orders::update_order(db, actor, current.id, None, patch).await?;
-                    true
+                    Some(Redirect::Applied)
                 }
                 "approved"
                 | "backordered"
                 | "partially_allocated"
                 | "allocated"
                 | "in_production"
-                | "ready_to_ship" => {
-                    super::orders::redirect_order(db, actor, current.id, address.clone())
-                        .await?
-                        .is_some()
-                }
+                | "ready_to_ship" => Some(
+                    super::orders::redirect_order(db, actor, current.id, address.clone()).await?,
+                ),
                 // Rejected: nowhere to go.
                 _ => {
                     changed = false;
-                    true
+                    None
                 }
             };
-            if !applied {
-                attention(
-                    db,
-                    account,
-                    platform,
-                    &current,
-                    order,
-                    "address_changed_after_shipment",
-                    format!(
-                        "the buyer changed the address on {} after the order shipped: {}",
-                        platform.as_str(),
-                        serde_json::to_string(&address).unwrap_or_default()
-                    ),
-                )
-                .await?;
+            let address_text = serde_json::to_string(&address).unwrap_or_default();
+            match outcome {
+                None | Some(Redirect::Applied) => {}
+                Some(Redirect::Shipped) => {
+                    flag.raise(
+                        &mut flags,
+                        "address_changed_after_shipment",
+                        format!(
+                            "the buyer changed the address on {} after the order shipped: {address_text}",
+                            platform.as_str(),
+                        ),
+                    )
+                    .await?;
+                }
+                Some(Redirect::Incomplete(missing)) => {
+                    flag.raise(
+                        &mut flags,
+                        "address_change_incomplete",
+                        format!(
+                            "the buyer changed the address on {} but it lacks {}: complete it \
+                             and change the order's address ({address_text})",
+                            platform.as_str(),
+                            missing.join(", ")
+                        ),
+                    )
+                    .await?;
+                }
             }
         }
     }
@@ -838,6 +973,14 @@ async fn import(
         .col_expr(
             connector_order::Column::ExternalUpdatedAt,
             Expr::val(order.updated_at),
+        )
+        .col_expr(
+            connector_order::Column::PlatformShipTo,
+            Expr::val(address_of(order).map(|a| json!(a))),
+        )
+        .col_expr(
+            connector_order::Column::Flags,
+            Expr::val(Some(json!(flags))),
         )
         .col_expr(connector_order::Column::UpdatedAt, Expr::val(db.now()))
         .filter(connector_order::Column::Id.eq(known.id))
@@ -851,38 +994,53 @@ async fn import(
     })
 }
 
-/// Puts what the platform changed but Dingdan cannot apply on the order's
-/// timeline (`marketplace.attention_required`, published to subscribers).
-async fn attention(
-    db: &Db,
-    account: &connector_account::Model,
+/// An imported order a platform changed in a way Dingdan cannot apply.
+struct Flag<'a> {
+    db: &'a Db,
+    account: &'a connector_account::Model,
     platform: Platform,
-    current: &order::Model,
-    order: &MarketplaceOrder,
-    reason: &str,
-    detail: String,
-) -> ServiceResult<()> {
-    tracing::warn!(connector = %account.id, order = %current.id,
-                   external_id = %order.external_id, reason, "marketplace change left for a person");
-    let actor = Actor {
-        sub: format!("connector:{}", account.id),
-        roles: vec![Role::Integration],
-        customer_id: None,
-    };
-    let txn = db.write().await?;
-    super::events::record(
-        &*txn,
-        &super::orders::subject(current, current.version),
-        &actor,
-        crate::domain::event::EventType::MarketplaceAttentionRequired,
-        json!({"platform": platform.as_str(), "account_id": account.id,
-               "external_id": order.external_id, "reason": reason, "detail": detail}),
-        db.now(),
-    )
-    .await?;
-    txn.commit().await?;
-    db.wake_workers();
-    Ok(())
+    current: &'a order::Model,
+    order: &'a MarketplaceOrder,
+}
+
+impl Flag<'_> {
+    /// Puts it on the order's timeline (`marketplace.attention_required`,
+    /// published to subscribers) unless `reason` was raised for the order
+    /// before; whether it was raised now.
+    async fn raise(
+        &self,
+        raised: &mut Vec<String>,
+        reason: &str,
+        detail: String,
+    ) -> ServiceResult<bool> {
+        if raised.iter().any(|r| r == reason) {
+            return Ok(false);
+        }
+        let (account, current) = (self.account, self.current);
+        tracing::warn!(connector = %account.id, order = %current.id,
+                       external_id = %self.order.external_id, reason,
+                       "marketplace change left for a person");
+        let actor = Actor {
+            sub: format!("connector:{}", account.id),
+            roles: vec![Role::Integration],
+            customer_id: None,
+        };
+        let txn = self.db.write().await?;
+        super::events::record(
+            &*txn,
+            &super::orders::subject(current, current.version),
+            &actor,
+            crate::domain::event::EventType::MarketplaceAttentionRequired,
+            json!({"platform": self.platform.as_str(), "account_id": account.id,
+                   "external_id": self.order.external_id, "reason": reason, "detail": detail}),
+            self.db.now(),
+        )
+        .await?;
+        txn.commit().await?;
+        self.db.wake_workers();
+        raised.push(reason.to_owned());
+        Ok(true)
+    }
 }
 
 /// The order intake already holds for this account and external id, mapped
@@ -916,6 +1074,8 @@ async fn adopt(
         order_id: Set(existing.id),
         external_updated_at: Set(DateTime::<Utc>::UNIX_EPOCH),
         lines: Set(json!(lines)),
+        platform_ship_to: Set(address_of(order).map(|a| json!(a))),
+        flags: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     })
@@ -968,8 +1128,13 @@ async fn customer_for(
     if account.customer_mode != CustomerMode::PerBuyer.as_str() {
         return Ok(account.customer_id);
     }
-    let Some(key) = buyer_key(order) else {
-        return Ok(account.customer_id);
+    // A buyer the platform does not identify (a guest without email or
+    // phone): the account's customer if it names one, else one customer
+    // for all of the account's anonymous buyers.
+    let (key, anonymous) = match (buyer_key(order), account.customer_id) {
+        (Some(key), _) => (key, false),
+        (None, Some(customer)) => return Ok(Some(customer)),
+        (None, None) => ("anonymous".to_owned(), true),
     };
     let mapped = || async {
         Ok::<_, ServiceError>(
@@ -994,7 +1159,9 @@ async fn customer_for(
             .collect::<String>()
     );
     let address = order.ship_to.as_ref();
+    let anonymous_name = format!("{} anonymous buyers", account.name);
     let name = [
+        anonymous.then_some(anonymous_name.as_str()),
         order.buyer.name.as_deref(),
         address.and_then(|a| a.name.as_deref()),
         order.buyer.id.as_deref(),
@@ -1022,7 +1189,10 @@ async fn customer_for(
     let new = crate::domain::customer::NewCustomer {
         code,
         name,
-        contacts: contact.filter(|_| invalid.is_empty()).into_iter().collect(),
+        contacts: contact
+            .filter(|_| invalid.is_empty() && !anonymous)
+            .into_iter()
+            .collect(),
         addresses: Vec::new(),
         currency: crate::domain::money::Currency::parse_field("currency", &order.currency)
             .map_err(|e| ServiceError::Validation(vec![e]))?,
@@ -1149,6 +1319,8 @@ async fn create(
         order_id: Set(order_id),
         external_updated_at: Set(order.updated_at),
         lines: Set(json!(lines)),
+        platform_ship_to: Set(address_of(order).map(|a| json!(a))),
+        flags: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     })

@@ -36,6 +36,9 @@ pub struct ServiceConfig {
     /// Seals stored credentials (`DINGDAN_SECRET_KEY`); features that store
     /// credentials are refused without it.
     pub secret_key: Option<super::secrets::SecretKey>,
+    /// Internal networks marketplace connectors may call
+    /// (`DINGDAN_CONNECTOR_ALLOWED_NETWORKS`); plain http only to these.
+    pub connector_networks: Vec<ipnet::IpNet>,
 }
 
 /// Where notification emails go out.
@@ -92,6 +95,7 @@ impl Default for ServiceConfig {
             webhooks: WebhookConfig::default(),
             smtp: None,
             secret_key: None,
+            connector_networks: Vec::new(),
         }
     }
 }

@@ -59,26 +59,20 @@ fn interval(value: Option<i32>, errors: &mut Violations) -> Option<i32> {
     Some(value)
 }
 
-/// An https URL (credentials travel with every call); plain http only to
-/// this machine, for local test doubles.
+/// An http(s) URL with a host and nothing after the path; the service
+/// decides which hosts and schemes may be called.
 fn base_url(value: &str, errors: &mut Violations) -> Option<String> {
     let trimmed = value.trim().trim_end_matches('/');
-    let loopback = |u: &url::Url| match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
     match url::Url::parse(trimmed) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() => Some(trimmed.to_owned()),
-        Ok(u) if u.scheme() == "http" && loopback(&u) => Some(trimmed.to_owned()),
-        Ok(u) if u.scheme() == "http" => {
-            errors.push(
-                "base_url",
-                "insecure",
-                "credentials are sent with every call: use https (plain http only to localhost)",
-            );
-            None
+        Ok(u)
+            if matches!(u.scheme(), "https" | "http")
+                && u.host().is_some()
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.query().is_none()
+                && u.fragment().is_none() =>
+        {
+            Some(trimmed.to_owned())
         }
         _ => {
             errors.push(

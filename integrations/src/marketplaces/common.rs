@@ -97,6 +97,19 @@ pub(crate) fn status_error(status: u16, body: &[u8]) -> ConnectorError {
 }
 
 /// A network error with its causes.
+/// The HTTP client every marketplace connector uses: its timeout, and no
+/// redirects (credentials ride in headers and query strings: never follow an
+/// answer to wherever it points).
+pub(crate) fn http_client(
+    options: &super::ClientOptions,
+) -> Result<reqwest::Client, ConnectorError> {
+    reqwest::Client::builder()
+        .timeout(options.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(transport)
+}
+
 pub(crate) fn transport(error: reqwest::Error) -> ConnectorError {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(&error);

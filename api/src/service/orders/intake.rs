@@ -635,19 +635,33 @@ pub async fn cancel_order(
     Ok(order)
 }
 
+/// What became of a redirect.
+#[derive(Debug)]
+pub(crate) enum Redirect {
+    Applied,
+    /// Part of the order has shipped: too late.
+    Shipped,
+    /// The new address lacks these parts (required ones, or ones the
+    /// current address has): a person completes it.
+    Incomplete(Vec<&'static str>),
+}
+
 /// Changes where an approved order goes while none of it has shipped (the
 /// buyer changed the address on the marketplace the order came from). The
 /// order keeps its state and its reservations; carrier selection reads the
-/// new address when it ships. `Ok(None)`: a shipment exists already, so the
-/// change cannot be applied.
+/// new address when it ships. The new address must be as complete as the
+/// one it replaces.
 pub(crate) async fn redirect_order(
     db: &Db,
     actor: &Actor,
     id: Uuid,
     ship_to: AddressDraft,
-) -> ServiceResult<Option<Order>> {
+) -> ServiceResult<Redirect> {
     actor.require(Permission::OrderUpdate)?;
     let txn = db.write().await?;
+    // Locked (PostgreSQL): a shipment being created for the order either
+    // finished first (and is found below) or waits for this change.
+    crate::service::allocation::lock_order(&*txn, id).await?;
     let current = load_visible(&*txn, actor, id).await?;
     if !matches!(
         current.status,
@@ -669,10 +683,28 @@ pub(crate) async fn redirect_order(
         .await?
         .is_some();
     if shipped {
-        return Ok(None);
+        return Ok(Redirect::Shipped);
+    }
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    let (new, old) = (&ship_to, &current.ship_to);
+    let missing: Vec<&'static str> = [
+        ("name", &new.name, &old.name, true),
+        ("line1", &new.line1, &old.line1, true),
+        ("city", &new.city, &old.city, true),
+        ("country", &new.country, &old.country, true),
+        ("region", &new.region, &old.region, false),
+        ("postal_code", &new.postal_code, &old.postal_code, false),
+        ("phone", &new.phone, &old.phone, false),
+    ]
+    .into_iter()
+    .filter(|(_, new, old, required)| blank(new) && (*required || !blank(old)))
+    .map(|(part, ..)| part)
+    .collect();
+    if !missing.is_empty() {
+        return Ok(Redirect::Incomplete(missing));
     }
     if current.ship_to == ship_to {
-        return Ok(Some(current));
+        return Ok(Redirect::Applied);
     }
     let at = now();
     let version = current.version + 1;
@@ -713,10 +745,9 @@ pub(crate) async fn redirect_order(
         at,
     )
     .await?;
-    let order = load_visible(&*txn, actor, id).await?;
     txn.commit().await?;
     db.wake_workers();
-    Ok(Some(order))
+    Ok(Redirect::Applied)
 }
 
 fn check_version(order: &Order, expected: Option<i32>) -> ServiceResult<()> {

@@ -7,7 +7,7 @@
 mod intake;
 mod read;
 
-pub(crate) use intake::redirect_order;
+pub(crate) use intake::{Redirect, redirect_order};
 pub use intake::{cancel_order, create_order, update_order};
 pub use read::PublishedEvent;
 pub use read::{get_order, get_order_by_number, list_events, list_orders, timeline};

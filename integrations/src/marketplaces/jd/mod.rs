@@ -145,10 +145,7 @@ pub struct Client {
 impl Client {
     /// A client for `config` (a trailing slash on `base_url` is dropped).
     pub fn new(config: Config) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.options.timeout)
-            .build()
-            .map_err(transport)?;
+        let http = super::common::http_client(&config.options)?;
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             http,
@@ -250,6 +247,16 @@ impl Connector for Client {
         &self,
         fulfilment: &Fulfilment,
     ) -> Result<PushReceipt, ConnectorError> {
+        if fulfilment.carrier.is_empty() || !fulfilment.carrier.bytes().all(|b| b.is_ascii_digit())
+        {
+            // JD wants its own numeric carrier id; a name would be refused
+            // at JD on every retry.
+            return Err(ConnectorError::Invalid(format!(
+                "carrier `{}` has no JD logistics id: map it in the account's carrier_map \
+                 (e.g. SF Express → 467)",
+                fulfilment.carrier
+            )));
+        }
         let answer = self
             .call(SHIPMENT_METHOD, &fulfilment_params(fulfilment))
             .await?;

@@ -116,10 +116,7 @@ impl Client {
         let mut token = HeaderValue::from_str(config.access_token.trim())
             .map_err(|_| invalid("the access token is not a valid header value"))?;
         token.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .timeout(config.options.timeout)
-            .build()
-            .map_err(transport)?;
+        let http = super::common::http_client(&config.options)?;
         Ok(Self {
             http,
             token,

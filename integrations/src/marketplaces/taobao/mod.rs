@@ -163,10 +163,7 @@ pub struct Client {
 impl Client {
     /// A client for `config` (a trailing slash on `base_url` is dropped).
     pub fn new(config: Config) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.options.timeout)
-            .build()
-            .map_err(transport)?;
+        let http = super::common::http_client(&config.options)?;
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             http,

@@ -116,10 +116,7 @@ impl Client {
     /// with [`ConnectorError::Transport`] when the HTTP client cannot be built.
     pub fn new(mut config: Config) -> Result<Self, ConnectorError> {
         config.base_url = normalise_base_url(&config.base_url)?;
-        let http = reqwest::Client::builder()
-            .timeout(config.options.timeout)
-            .build()
-            .map_err(transport)?;
+        let http = super::common::http_client(&config.options)?;
         Ok(Self { http, config })
     }
 
