@@ -1570,6 +1570,15 @@ async fn accounts_change_address_mode_and_carriers_and_refuse_plain_http() {
     assert_eq!(unchanged["carrier_map"]["ZTO"], "ZTO");
 }
 
+/// How many times a person was asked to look at the order.
+async fn attention_flags(app: &TestApp, order_id: &str) -> usize {
+    timeline(app, order_id)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "marketplace.attention_required")
+        .count()
+}
+
 #[tokio::test]
 async fn a_persons_address_correction_survives_later_platform_updates() {
     let app = app().await;
@@ -1648,4 +1657,18 @@ async fn a_persons_address_correction_survives_later_platform_updates() {
             .contains("postal_code"),
         "{flag}"
     );
+    // Touched again with the same address: raised once. Moved again: a new
+    // address, raised again.
+    mock.shop.lock().unwrap().orders[0]["updated_at"] = json!("2026-11-20T11:00:00-05:00");
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["updated"], 0, "{run}");
+    assert_eq!(attention_flags(&app, &order_id).await, 1);
+    {
+        let mut shop = mock.shop.lock().unwrap();
+        shop.orders[0]["shipping_address"]["address1"] = json!("Elm Street 7");
+        shop.orders[0]["updated_at"] = json!("2026-11-20T12:00:00-05:00");
+    }
+    let run = sync(&app, &account, json!({})).await;
+    assert_eq!(run["updated"], 1, "{run}");
+    assert_eq!(attention_flags(&app, &order_id).await, 2);
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use dingdan_entity::{connector_account, connector_order, connector_sync_run, order};
 use dingdan_integrations::marketplaces::{
-    AnyConnector, ClientOptions, Connector as _, ConnectorError, Cursor, MarketplaceOrder,
+    AnyConnector, ClientOptions, Connector as _, ConnectorError, Cursor, MarketplaceOrder, Resolver,
 };
 
 use super::error::corrupt;
@@ -102,12 +102,25 @@ fn check_base_url(db: &Db, base_url: &str) -> ServiceResult<()> {
 
 /// Checks credentials by building a client with them (each platform knows
 /// which fields it needs).
+/// Its names are resolved through the same guard as webhooks': an address
+/// inside the network is refused at connect time unless
+/// `DINGDAN_CONNECTOR_ALLOWED_NETWORKS` names it.
 fn client(
+    db: &Db,
     platform: Platform,
     base_url: &str,
     credentials: &serde_json::Map<String, Value>,
 ) -> ServiceResult<AnyConnector> {
-    AnyConnector::new(platform, base_url, credentials, ClientOptions::default())
+    let options = ClientOptions {
+        resolver: Resolver(Some(std::sync::Arc::new(
+            super::webhooks::GuardedResolver {
+                allowed: std::sync::Arc::new(db.config().connector_networks.clone()),
+                caller: "marketplace connectors",
+            },
+        ))),
+        ..ClientOptions::default()
+    };
+    AnyConnector::new(platform, base_url, credentials, options)
         .map_err(|e| ServiceError::invalid("credentials", "invalid_credentials", e.to_string()))
 }
 
@@ -120,7 +133,7 @@ pub async fn create_account(
     actor.require(Permission::ConnectorManage)?;
     let new = input.parse()?;
     check_base_url(db, &new.base_url)?;
-    client(new.platform, &new.base_url, &new.credentials)?;
+    client(db, new.platform, &new.base_url, &new.credentials)?;
     if new.customer_mode == CustomerMode::Single && new.customer_id.is_none() {
         return Err(ServiceError::invalid(
             "customer_id",
@@ -301,7 +314,7 @@ pub async fn update_account(
         }
     }
     if patch.credentials.is_some() || base_url != current.base_url {
-        client(platform, &base_url, &credentials)?;
+        client(db, platform, &base_url, &credentials)?;
     }
     let mode = match patch.customer_mode {
         Some(mode) => mode,
@@ -443,7 +456,7 @@ pub async fn sync(
     let credentials = credentials_of(db, &account)?;
     let platform = Platform::parse(&account.platform)
         .ok_or_else(|| corrupt("connector platform", &account.platform))?;
-    let connector = client(platform, &account.base_url, &credentials)?;
+    let connector = client(db, platform, &account.base_url, &credentials)?;
     let sku_map: Vec<SkuMapping> = serde_json::from_value(account.sku_map.clone())
         .map_err(|_| corrupt("connector SKU map", account.id))?;
     let run_id = Uuid::now_v7();
@@ -466,10 +479,16 @@ pub async fn sync(
                 // orders fetched again are only found unchanged.
                 cursor.updated_since = cursor.updated_since.map(|t| t - OVERLAP);
                 (cursor, started)
-            } else {
+            } else if let Some(walk_started) = stored.walk_started {
                 // Resuming a walk a failed run began: its high-water mark
                 // stays capped where that walk began.
-                (cursor, stored.walk_started.unwrap_or(started))
+                (cursor, walk_started)
+            } else {
+                // A page token stored by an earlier version (WooCommerce's
+                // then counted pages in another order): the walk starts over
+                // from the high-water mark, which only reads pages again.
+                cursor.page = None;
+                (cursor, started)
             }
         }
     };
@@ -865,6 +884,7 @@ async fn import(
         platform,
         current: &current,
         order,
+        mapping: known.id,
     };
     if order.cancelled && current.status != "cancelled" {
         if shipped {
@@ -872,6 +892,7 @@ async fn import(
                 .raise(
                     &mut flags,
                     "cancelled_after_shipment",
+                    "",
                     format!(
                         "cancelled on {} ({}) after it shipped: recall the goods or refund",
                         platform.as_str(),
@@ -903,14 +924,15 @@ async fn import(
             .and_then(|a| serde_json::from_value::<AddressDraft>(a).ok())
         {
             Some(before) => before != address,
-            // Imported before the platform's address was kept.
-            None => {
-                serde_json::from_value::<AddressDraft>(current.ship_to.clone()).unwrap_or_default()
-                    != address
-            }
+            // Imported before the platform's address was kept (or adopted):
+            // a change is a part the platform gives that differs.
+            None => differs_where_given(
+                &address,
+                &serde_json::from_value::<AddressDraft>(current.ship_to.clone())
+                    .unwrap_or_default(),
+            ),
         };
         if changed_on_platform {
-            changed = true;
             use super::orders::Redirect;
             let outcome = match current.status.as_str() {
                 _ if shipped => Some(Redirect::Shipped),
@@ -933,29 +955,29 @@ async fn import(
                     super::orders::redirect_order(db, actor, current.id, address.clone()).await?,
                 ),
                 // Rejected: nowhere to go.
-                _ => {
-                    changed = false;
-                    None
-                }
+                _ => None,
             };
             let address_text = serde_json::to_string(&address).unwrap_or_default();
-            match outcome {
-                None | Some(Redirect::Applied) => {}
+            changed = match outcome {
+                None => false,
+                Some(Redirect::Applied) => true,
                 Some(Redirect::Shipped) => {
                     flag.raise(
                         &mut flags,
                         "address_changed_after_shipment",
+                        &address_text,
                         format!(
                             "the buyer changed the address on {} after the order shipped: {address_text}",
                             platform.as_str(),
                         ),
                     )
-                    .await?;
+                    .await?
                 }
                 Some(Redirect::Incomplete(missing)) => {
                     flag.raise(
                         &mut flags,
                         "address_change_incomplete",
+                        &address_text,
                         format!(
                             "the buyer changed the address on {} but it lacks {}: complete it \
                              and change the order's address ({address_text})",
@@ -963,9 +985,9 @@ async fn import(
                             missing.join(", ")
                         ),
                     )
-                    .await?;
+                    .await?
                 }
-            }
+            };
         }
     }
     let txn = db.write().await?;
@@ -978,12 +1000,11 @@ async fn import(
             connector_order::Column::PlatformShipTo,
             Expr::val(address_of(order).map(|a| json!(a))),
         )
-        .col_expr(
-            connector_order::Column::Flags,
-            Expr::val(Some(json!(flags))),
-        )
         .col_expr(connector_order::Column::UpdatedAt, Expr::val(db.now()))
         .filter(connector_order::Column::Id.eq(known.id))
+        // A newer version applied meanwhile (a webhook beside the sync)
+        // is not wound back.
+        .filter(connector_order::Column::ExternalUpdatedAt.lte(order.updated_at))
         .exec(&*txn)
         .await?;
     txn.commit().await?;
@@ -1001,19 +1022,29 @@ struct Flag<'a> {
     platform: Platform,
     current: &'a order::Model,
     order: &'a MarketplaceOrder,
+    /// The order's connector_orders row.
+    mapping: Uuid,
 }
 
 impl Flag<'_> {
     /// Puts it on the order's timeline (`marketplace.attention_required`,
-    /// published to subscribers) unless `reason` was raised for the order
-    /// before; whether it was raised now.
+    /// published to subscribers) unless it was raised for the order before
+    /// — the same `reason` about the same `subject` (an address: each new
+    /// one the platform gives is raised again); whether it was raised now.
+    /// The event and the record of it are written together.
     async fn raise(
         &self,
         raised: &mut Vec<String>,
         reason: &str,
+        subject: &str,
         detail: String,
     ) -> ServiceResult<bool> {
-        if raised.iter().any(|r| r == reason) {
+        let key = if subject.is_empty() {
+            reason.to_owned()
+        } else {
+            format!("{reason}:{subject}")
+        };
+        if raised.contains(&key) {
             return Ok(false);
         }
         let (account, current) = (self.account, self.current);
@@ -1036,9 +1067,17 @@ impl Flag<'_> {
             self.db.now(),
         )
         .await?;
+        raised.push(key);
+        connector_order::Entity::update_many()
+            .col_expr(
+                connector_order::Column::Flags,
+                Expr::val(Some(json!(raised))),
+            )
+            .filter(connector_order::Column::Id.eq(self.mapping))
+            .exec(&*txn)
+            .await?;
         txn.commit().await?;
         self.db.wake_workers();
-        raised.push(reason.to_owned());
         Ok(true)
     }
 }
@@ -1074,7 +1113,8 @@ async fn adopt(
         order_id: Set(existing.id),
         external_updated_at: Set(DateTime::<Utc>::UNIX_EPOCH),
         lines: Set(json!(lines)),
-        platform_ship_to: Set(address_of(order).map(|a| json!(a))),
+        // Unknown: what the platform says is compared with the order.
+        platform_ship_to: Set(None),
         flags: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
@@ -1095,6 +1135,25 @@ async fn adopt(
         .filter(connector_order::Column::ExternalId.eq(order.external_id.clone()))
         .one(db.read())
         .await?)
+}
+
+/// Whether the platform's address differs from the order's in a part the
+/// platform gives (a part it leaves blank may have been filled in by a
+/// person).
+fn differs_where_given(platform: &AddressDraft, order: &AddressDraft) -> bool {
+    let given = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+    [
+        (&platform.name, &order.name),
+        (&platform.phone, &order.phone),
+        (&platform.line1, &order.line1),
+        (&platform.line2, &order.line2),
+        (&platform.city, &order.city),
+        (&platform.region, &order.region),
+        (&platform.postal_code, &order.postal_code),
+        (&platform.country, &order.country),
+    ]
+    .into_iter()
+    .any(|(p, o)| given(p) && p != o)
 }
 
 /// How a buyer is recognised on their next order: the platform's buyer id,
@@ -1391,7 +1450,12 @@ pub(crate) async fn push_fulfilment(
     let account = find_account(db, imported.account_id).await?;
     let platform = Platform::parse(&account.platform)
         .ok_or_else(|| anyhow::anyhow!("connector {} has no known platform", account.id))?;
-    let connector = client(platform, &account.base_url, &credentials_of(db, &account)?)?;
+    let connector = client(
+        db,
+        platform,
+        &account.base_url,
+        &credentials_of(db, &account)?,
+    )?;
     // Dingdan line numbers → the platform's line ids, with the quantities
     // this shipment's packages hold.
     let line_ids: std::collections::HashMap<i64, String> =
@@ -1542,7 +1606,7 @@ pub async fn receive_webhook(
         return Err(WebhookRefused::UnknownAccount);
     };
     let credentials = credentials_of(db, &account)?;
-    let connector = client(platform, &account.base_url, &credentials)?;
+    let connector = client(db, platform, &account.base_url, &credentials)?;
     if let Err(error) = connector.verify_webhook(header, body) {
         tracing::warn!(target: "security", platform = platform.as_str(), account = %account_id,
                        %error, "marketplace webhook refused: signature check failed");
@@ -1643,4 +1707,43 @@ async fn apply_webhook(
     };
     import(db, account, platform, &sku_map, &actor, &order).await?;
     Ok(WebhookOutcome::Applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_stored_before_the_walk_start_was_kept_still_read() {
+        let plain = json!({"updated_since": "2026-11-20T10:00:00Z", "page": "3"});
+        let stored: StoredCursor = serde_json::from_value(plain).unwrap();
+        assert_eq!(stored.cursor.page.as_deref(), Some("3"));
+        assert_eq!(stored.walk_started, None);
+        let now = StoredCursor {
+            cursor: stored.cursor.clone(),
+            walk_started: Some(DateTime::<Utc>::UNIX_EPOCH),
+        };
+        let round: StoredCursor = serde_json::from_value(json!(now)).unwrap();
+        assert_eq!(round.walk_started, now.walk_started);
+        assert_eq!(round.cursor, stored.cursor);
+    }
+
+    #[test]
+    fn only_parts_the_platform_gives_count_as_its_changes() {
+        let platform = AddressDraft {
+            line1: Some("Chestnut Street 92".into()),
+            city: Some("Louisville".into()),
+            ..Default::default()
+        };
+        let corrected = AddressDraft {
+            postal_code: Some("40202".into()),
+            ..platform.clone()
+        };
+        assert!(!differs_where_given(&platform, &corrected));
+        let moved = AddressDraft {
+            line1: Some("Main Street 1".into()),
+            ..platform
+        };
+        assert!(differs_where_given(&moved, &corrected));
+    }
 }

@@ -128,11 +128,16 @@ fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
 /// Whether the sender may connect to `ip`: a public address, or one the
 /// allow-list names.
 fn permitted(config: &WebhookConfig, ip: IpAddr) -> Result<(), &'static str> {
+    permitted_in(&config.allowed_networks, ip)
+}
+
+/// Whether `ip` may be called: a public address, or one in `allowed`.
+pub(crate) fn permitted_in(allowed: &[ipnet::IpNet], ip: IpAddr) -> Result<(), &'static str> {
     let mapped = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
         IpAddr::V4(_) => None,
     };
-    let listed = |ip: IpAddr| config.allowed_networks.iter().any(|net| net.contains(&ip));
+    let listed = |ip: IpAddr| allowed.iter().any(|net| net.contains(&ip));
     if listed(ip) || mapped.is_some_and(listed) {
         return Ok(());
     }
@@ -957,7 +962,8 @@ fn client(db: &Db) -> Option<&reqwest::Client> {
         .connect_timeout(config.timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("Dingdan-Webhooks/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(Arc::new(GuardedResolver {
-            config: Arc::new(config),
+            allowed: Arc::new(config.allowed_networks.clone()),
+            caller: "webhooks",
         }))
         .build();
     match built {
@@ -969,16 +975,21 @@ fn client(db: &Db) -> Option<&reqwest::Client> {
     }
 }
 
-/// Resolves names and hands the connector only the addresses webhooks may
-/// call: the SSRF guard at connect time (a name that resolved to a public
-/// address at registration may point inside later).
-struct GuardedResolver {
-    config: Arc<WebhookConfig>,
+/// Resolves names and hands the connector only the addresses its caller
+/// (webhooks, marketplace connectors) may call: the SSRF guard at connect
+/// time (a name that resolved to a public address at registration may point
+/// inside later).
+pub(crate) struct GuardedResolver {
+    /// Internal networks that may be called all the same.
+    pub(crate) allowed: Arc<Vec<ipnet::IpNet>>,
+    /// Who is refused, for the error.
+    pub(crate) caller: &'static str,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let config = self.config.clone();
+        let allowed = self.allowed.clone();
+        let caller = self.caller;
         let host = name.as_str().to_owned();
         Box::pin(async move {
             let resolved: Vec<SocketAddr> =
@@ -986,7 +997,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
             let mut refused = None;
             let allowed: Vec<SocketAddr> = resolved
                 .into_iter()
-                .filter(|addr| match permitted(&config, addr.ip()) {
+                .filter(|addr| match permitted_in(&allowed, addr.ip()) {
                     Ok(()) => true,
                     Err(reason) => {
                         refused.get_or_insert((addr.ip(), reason));
@@ -999,7 +1010,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
                     Some((ip, reason)) => format!("{host} resolves to {ip}, {reason}"),
                     None => format!("{host} resolves to no address"),
                 };
-                return Err(format!("{detail}: webhooks may not call it").into());
+                return Err(format!("{detail}: {caller} may not call it").into());
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })

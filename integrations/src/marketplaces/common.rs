@@ -103,11 +103,13 @@ pub(crate) fn status_error(status: u16, body: &[u8]) -> ConnectorError {
 pub(crate) fn http_client(
     options: &super::ClientOptions,
 ) -> Result<reqwest::Client, ConnectorError> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(options.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(transport)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(resolver) = &options.resolver.0 {
+        builder = builder.dns_resolver(resolver.clone()).no_proxy();
+    }
+    builder.build().map_err(transport)
 }
 
 pub(crate) fn transport(error: reqwest::Error) -> ConnectorError {
@@ -242,6 +244,36 @@ pub(crate) fn test_order(external_id: &str, updated_at: DateTime<Utc>) -> Market
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Refuses every name, as the server's guard refuses internal ones.
+    struct RefuseAll;
+
+    impl reqwest::dns::Resolve for RefuseAll {
+        fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            let host = name.as_str().to_owned();
+            Box::pin(async move { Err(format!("{host} is refused by the guard").into()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn clients_connect_through_the_resolver_they_are_given() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let options = super::super::ClientOptions {
+            resolver: super::super::Resolver(Some(std::sync::Arc::new(RefuseAll))),
+            ..Default::default()
+        };
+        let error = http_client(&options)
+            .unwrap()
+            .get("http://localhost:9/")
+            .send()
+            .await
+            .unwrap_err();
+        let chain = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert!(chain.contains("refused by the guard"), "{chain}");
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -224,7 +224,8 @@ pub trait Connector: Send + Sync {
     ) -> Result<(), crate::couriers::VerifyError>;
 }
 
-/// How a client behaves: timeouts, page size, rate-limit patience.
+/// How a client behaves: timeouts, page size, rate-limit patience, and
+/// how it resolves names.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub timeout: Duration,
@@ -234,6 +235,7 @@ pub struct ClientOptions {
     /// `max_retry_wait`) before giving up with `RateLimited`.
     pub max_rate_limit_retries: u32,
     pub max_retry_wait: Duration,
+    pub resolver: Resolver,
 }
 
 impl Default for ClientOptions {
@@ -243,7 +245,23 @@ impl Default for ClientOptions {
             page_size: 100,
             max_rate_limit_retries: 5,
             max_retry_wait: Duration::from_secs(60),
+            resolver: Resolver::default(),
         }
+    }
+}
+
+/// The name resolver a client connects through: the caller's (an SSRF guard
+/// that refuses internal addresses at connect time), else the system's.
+#[derive(Clone, Default)]
+pub struct Resolver(pub Option<std::sync::Arc<dyn reqwest::dns::Resolve>>);
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Resolver(custom)"
+        } else {
+            "Resolver(system)"
+        })
     }
 }
 
