@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use dingdan::domain::actor::Role;
-use dingdan_tests::{TestApp, fixtures_dir, spawn_app_with};
+use dingdan_tests::{TestApp, fixtures_dir, merge, spawn_app_with};
 use serde_json::{Value, json};
 
 /// A 32-byte key, base64 (tests only).
@@ -256,9 +256,7 @@ async fn setup_with(
         {"variant_id": "49148385", "sku": "IPOD-R"},
         {"variant_id": "93", "sku": "WOO-93"}
     ]});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
+    merge(&mut body, extra);
     let account = app
         .post(
             "/api/v1/connectors",
@@ -1256,6 +1254,25 @@ async fn an_expired_page_token_restarts_the_run_and_an_unreadable_order_is_named
     );
 }
 
+/// The customer an order is for.
+async fn customer_of(app: &TestApp, order: &Value) -> Value {
+    let customer = order["customer_id"].as_str().unwrap();
+    app.get(&format!("/api/v1/customers/{customer}"), &app.admin())
+        .await
+        .expect(200)
+        .body
+}
+
+async fn customer_count(app: &TestApp) -> usize {
+    app.get("/api/v1/customers?limit=200", &app.admin())
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
 #[tokio::test]
 async fn per_buyer_accounts_make_each_buyer_a_customer_once() {
     let app = app().await;
@@ -1285,55 +1302,21 @@ async fn per_buyer_accounts_make_each_buyer_a_customer_once() {
         json!({"customer_mode": "per_buyer", "customer_id": null}),
     )
     .await;
-    let customers_before = app
-        .get("/api/v1/customers?limit=200", &app.admin())
-        .await
-        .expect(200)
-        .body["items"]
-        .as_array()
-        .unwrap()
-        .len();
+    let customers_before = customer_count(&app).await;
     let run = sync(&app, &account, json!({})).await;
     assert_eq!(run["created"], 4, "{run}");
     let orders = imported(&app).await;
     assert_eq!(orders[0]["customer_id"], orders[1]["customer_id"]);
     assert_ne!(orders[0]["customer_id"], orders[2]["customer_id"]);
-    let guests = app
-        .get(
-            &format!(
-                "/api/v1/customers/{}",
-                orders[3]["customer_id"].as_str().unwrap()
-            ),
-            &app.admin(),
-        )
-        .await
-        .expect(200)
-        .body;
+    let guests = customer_of(&app, &orders[3]).await;
     assert_eq!(guests["name"], "shopify store anonymous buyers", "{guests}");
-    let alice = app
-        .get(
-            &format!(
-                "/api/v1/customers/{}",
-                orders[2]["customer_id"].as_str().unwrap()
-            ),
-            &app.admin(),
-        )
-        .await
-        .expect(200)
-        .body;
+    let alice = customer_of(&app, &orders[2]).await;
     assert!(alice["name"].as_str().unwrap().contains("Alice"), "{alice}");
     assert_eq!(alice["contacts"][0]["email"], "alice@mail.example.com");
     assert_eq!(alice["payment_terms_days"], 0, "paid on the platform");
     // A backfill fetches them again: no new customers, no new orders.
     sync(&app, &account, json!({"since": "2026-01-01T00:00:00Z"})).await;
-    let customers_after = app
-        .get("/api/v1/customers?limit=200", &app.admin())
-        .await
-        .expect(200)
-        .body["items"]
-        .as_array()
-        .unwrap()
-        .len();
+    let customers_after = customer_count(&app).await;
     assert_eq!(customers_after, customers_before + 3);
     assert_eq!(imported(&app).await.len(), 4);
 }

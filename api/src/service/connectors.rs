@@ -53,35 +53,22 @@ fn key(db: &Db) -> ServiceResult<&super::secrets::SecretKey> {
 /// local test doubles), which may also be plain http. Names are judged as
 /// written; `localhost` counts as loopback.
 fn check_base_url(db: &Db, base_url: &str) -> ServiceResult<()> {
-    use std::net::{IpAddr, Ipv4Addr};
+    use super::webhooks::{listed_in, literal_ip, permitted_in};
     let refuse = |code: &'static str, message: String| {
         ServiceError::Validation(vec![crate::domain::validation::field_error(
             "base_url", code, message,
         )])
     };
     let url = url::Url::parse(base_url).map_err(|_| refuse("invalid", "not a URL".to_owned()))?;
-    let ip = match url.host() {
-        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
-            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
-        }
-        _ => None,
-    };
-    let allowed = ip.is_some_and(|ip| {
-        let mapped = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
-            IpAddr::V4(_) => None,
-        };
-        db.config()
-            .connector_networks
-            .iter()
-            .any(|net| net.contains(&ip) || mapped.is_some_and(|m| net.contains(&m)))
-    });
-    if allowed {
+    let localhost = url
+        .host_str()
+        .is_some_and(|h| h.eq_ignore_ascii_case("localhost"));
+    let ip = literal_ip(&url).or(localhost.then_some(std::net::Ipv4Addr::LOCALHOST.into()));
+    let networks = &db.config().connector_networks;
+    if ip.is_some_and(|ip| listed_in(networks, ip)) {
         return Ok(());
     }
-    if let Some(reason) = ip.and_then(crate::domain::webhook::forbidden_address) {
+    if let Some(Err(reason)) = ip.map(|ip| permitted_in(networks, ip)) {
         return Err(refuse(
             "forbidden_address",
             format!(
@@ -101,8 +88,7 @@ fn check_base_url(db: &Db, base_url: &str) -> ServiceResult<()> {
 }
 
 /// Checks credentials by building a client with them (each platform knows
-/// which fields it needs).
-/// Its names are resolved through the same guard as webhooks': an address
+/// which fields it needs). Its names are resolved through the same guard as webhooks': an address
 /// inside the network is refused at connect time unless
 /// `DINGDAN_CONNECTOR_ALLOWED_NETWORKS` names it.
 fn client(
@@ -1082,6 +1068,51 @@ impl Flag<'_> {
     }
 }
 
+/// Maps a platform order to the Dingdan order made of it (its line ids to
+/// line numbers, for push-back); nothing when it is mapped already. The rows
+/// written (0 or 1).
+async fn map_order(
+    db: &Db,
+    account: &connector_account::Model,
+    order: &MarketplaceOrder,
+    order_id: Uuid,
+    external_updated_at: DateTime<Utc>,
+    platform_ship_to: Option<AddressDraft>,
+) -> ServiceResult<u64> {
+    let at = db.now();
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"external_line_id": l.external_line_id, "line_no": i + 1}))
+        .collect();
+    let txn = db.write().await?;
+    let inserted = connector_order::Entity::insert(connector_order::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.id),
+        external_id: Set(order.external_id.clone()),
+        order_id: Set(order_id),
+        external_updated_at: Set(external_updated_at),
+        lines: Set(json!(lines)),
+        platform_ship_to: Set(platform_ship_to.map(|a| json!(a))),
+        flags: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            connector_order::Column::AccountId,
+            connector_order::Column::ExternalId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
 /// The order intake already holds for this account and external id, mapped
 /// now (as never updated, so the caller applies what the platform says).
 async fn adopt(
@@ -1098,38 +1129,17 @@ async fn adopt(
     else {
         return Ok(None);
     };
-    let at = db.now();
-    let lines: Vec<Value> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| json!({"external_line_id": l.external_line_id, "line_no": i + 1}))
-        .collect();
-    let txn = db.write().await?;
-    connector_order::Entity::insert(connector_order::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        account_id: Set(account.id),
-        external_id: Set(order.external_id.clone()),
-        order_id: Set(existing.id),
-        external_updated_at: Set(DateTime::<Utc>::UNIX_EPOCH),
-        lines: Set(json!(lines)),
-        // Unknown: what the platform says is compared with the order.
-        platform_ship_to: Set(None),
-        flags: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            connector_order::Column::AccountId,
-            connector_order::Column::ExternalId,
-        ])
-        .do_nothing()
-        .to_owned(),
+    // As never updated, and with the platform's address unknown: what the
+    // platform says is compared with the order.
+    map_order(
+        db,
+        account,
+        order,
+        existing.id,
+        DateTime::<Utc>::UNIX_EPOCH,
+        None,
     )
-    .exec_without_returning(&*txn)
     .await?;
-    txn.commit().await?;
     Ok(connector_order::Entity::find()
         .filter(connector_order::Column::AccountId.eq(account.id))
         .filter(connector_order::Column::ExternalId.eq(order.external_id.clone()))
@@ -1363,37 +1373,15 @@ async fn create(
         }) => id,
         Err(e) => return Err(e),
     };
-    let at = db.now();
-    let lines: Vec<Value> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| json!({"external_line_id": l.external_line_id, "line_no": i + 1}))
-        .collect();
-    let txn = db.write().await?;
-    let inserted = connector_order::Entity::insert(connector_order::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        account_id: Set(account.id),
-        external_id: Set(order.external_id.clone()),
-        order_id: Set(order_id),
-        external_updated_at: Set(order.updated_at),
-        lines: Set(json!(lines)),
-        platform_ship_to: Set(address_of(order).map(|a| json!(a))),
-        flags: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            connector_order::Column::AccountId,
-            connector_order::Column::ExternalId,
-        ])
-        .do_nothing()
-        .to_owned(),
+    let inserted = map_order(
+        db,
+        account,
+        order,
+        order_id,
+        order.updated_at,
+        address_of(order),
     )
-    .exec_without_returning(&*txn)
     .await?;
-    txn.commit().await?;
     Ok(if inserted == 0 {
         Imported::Unchanged
     } else {

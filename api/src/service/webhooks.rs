@@ -117,7 +117,17 @@ fn check_url(config: &WebhookConfig, url: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+/// Whether `allowed` names `ip` (an IPv4-mapped IPv6 address by its IPv4).
+pub(crate) fn listed_in(allowed: &[ipnet::IpNet], ip: IpAddr) -> bool {
+    let mapped = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    };
+    let listed = |ip: IpAddr| allowed.iter().any(|net| net.contains(&ip));
+    listed(ip) || mapped.is_some_and(listed)
+}
+
+pub(crate) fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
     match url.host()? {
         url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
         url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
@@ -133,12 +143,7 @@ fn permitted(config: &WebhookConfig, ip: IpAddr) -> Result<(), &'static str> {
 
 /// Whether `ip` may be called: a public address, or one in `allowed`.
 pub(crate) fn permitted_in(allowed: &[ipnet::IpNet], ip: IpAddr) -> Result<(), &'static str> {
-    let mapped = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
-        IpAddr::V4(_) => None,
-    };
-    let listed = |ip: IpAddr| allowed.iter().any(|net| net.contains(&ip));
-    if listed(ip) || mapped.is_some_and(listed) {
+    if listed_in(allowed, ip) {
         return Ok(());
     }
     match forbidden_address(ip) {
